@@ -1,0 +1,17 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+
+import { GoldModule } from './gold/gold.module.js';
+import type { AppConfig } from './modules/config/app-config.js';
+import { ConfigModule } from './modules/config/config.module.js';
+import { CosmosModule } from './modules/cosmos/cosmos.module.js';
+import { GraphQLSetupModule } from './modules/graphql/graphql-setup.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), CosmosModule, GraphQLSetupModule, GoldModule],
+    };
+  }
+}

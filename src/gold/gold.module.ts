@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+
+import { GoldResolver } from './gold.resolver.js';
+import { GoldService } from './gold.service.js';
+import { ManifestRepository } from './manifest.repository.js';
+import { SnapshotRegistry } from './snapshot-registry.service.js';
+
+@Module({
+  providers: [ManifestRepository, SnapshotRegistry, GoldService, GoldResolver],
+  exports: [GoldService, SnapshotRegistry],
+})
+export class GoldModule {}

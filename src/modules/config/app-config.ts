@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+
+import { goldDatasetNames, type GoldDatasetName } from '../../gold/contract/gold-datasets.js';
+import { configSchema, configVariables, type ConfigVariableName, type Env } from './config.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface CosmosConfig {
+  endpoint: string;
+  key: string | undefined;
+  database: string;
+  preferredRegions: string[];
+  caCertificate: string | undefined;
+  maxRetries: number;
+  maxRetryWaitSeconds: number;
+  requestTimeoutMs: number;
+}
+
+/** How bearer tokens are verified (Entra ID in Azure, the development issuer in the demo and tests). */
+
+export interface FreshnessPolicy {
+  objectiveSeconds: number;
+  hardLimitSeconds: number;
+}
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  production: boolean;
+  http: { host: string; port: number };
+  logLevel: Env['LOG_LEVEL'];
+  cosmos: CosmosConfig;
+  freshness: Record<GoldDatasetName, FreshnessPolicy>;
+  manifestRefreshMs: number;
+}
+
+/** Injection token of the {@link AppConfig} built at boot. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+const hour = 3600;
+const day = 24 * hour;
+const defaultFreshness: Record<GoldDatasetName, FreshnessPolicy> = {
+  catalog: { objectiveSeconds: 26 * hour, hardLimitSeconds: 30 * day },
+  profiles: { objectiveSeconds: 26 * hour, hardLimitSeconds: 72 * hour },
+  popular: { objectiveSeconds: 26 * hour, hardLimitSeconds: 7 * day },
+  segments: { objectiveSeconds: 26 * hour, hardLimitSeconds: 7 * day },
+  partner_metrics: { objectiveSeconds: 50 * hour, hardLimitSeconds: 7 * day },
+};
+
+const readCaFile = (path: string | undefined, problems: string[]): string | undefined => {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`COSMOS_CA_CERT_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+    return undefined;
+  }
+};
+
+const buildFreshness = (env: Env, problems: string[]): Record<GoldDatasetName, FreshnessPolicy> => {
+  const unknown = (variable: string, map: Record<string, number>) =>
+    Object.keys(map)
+      .filter((name) => !(goldDatasetNames as readonly string[]).includes(name))
+      .forEach((name) =>
+        problems.push(
+          `${variable}: unknown dataset "${name}" (expected one of ${goldDatasetNames.join(', ')})`,
+        ),
+      );
+  unknown('GOLD_FRESHNESS_OBJECTIVES', env.GOLD_FRESHNESS_OBJECTIVES);
+  unknown('GOLD_HARD_LIMITS', env.GOLD_HARD_LIMITS);
+  const freshness = Object.fromEntries(
+    goldDatasetNames.map((name) => {
+      const policy = {
+        objectiveSeconds: env.GOLD_FRESHNESS_OBJECTIVES[name] ?? defaultFreshness[name].objectiveSeconds,
+        hardLimitSeconds: env.GOLD_HARD_LIMITS[name] ?? defaultFreshness[name].hardLimitSeconds,
+      };
+      if (policy.hardLimitSeconds < policy.objectiveSeconds) {
+        problems.push(`GOLD_HARD_LIMITS: ${name}'s hard limit is shorter than its freshness objective`);
+      }
+      return [name, policy];
+    }),
+  );
+  return freshness as Record<GoldDatasetName, FreshnessPolicy>;
+};
+
+/**
+ * Parses the environment into the typed config. Throws {@link ConfigError} naming every bad or
+ * missing variable; values of sensitive variables never appear in the message.
+ */
+export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig => {
+  const raw = Object.fromEntries(
+    Object.keys(configVariables).map((name) => {
+      const value = source[name];
+      return [name, value === '' ? undefined : value];
+    }),
+  );
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]) as ConfigVariableName;
+        if (raw[name] === undefined) return `${name}: is required`;
+        return configVariables[name].sensitive ? `${name}: is invalid` : `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  const caCertificate = readCaFile(env.COSMOS_CA_CERT_FILE, problems);
+  const freshness = buildFreshness(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    env: env.NODE_ENV,
+    production: env.NODE_ENV === 'production',
+    http: { host: env.HOST, port: env.PORT },
+    logLevel: env.LOG_LEVEL,
+    cosmos: {
+      endpoint: env.COSMOS_ENDPOINT,
+      key: env.COSMOS_KEY,
+      database: env.COSMOS_DATABASE,
+      preferredRegions: env.COSMOS_PREFERRED_REGIONS,
+      caCertificate,
+      maxRetries: env.COSMOS_MAX_RETRIES,
+      maxRetryWaitSeconds: env.COSMOS_MAX_RETRY_WAIT_SECONDS,
+      requestTimeoutMs: env.COSMOS_REQUEST_TIMEOUT_MS,
+    },
+    freshness,
+    manifestRefreshMs: env.GOLD_MANIFEST_REFRESH_MS,
+  };
+};

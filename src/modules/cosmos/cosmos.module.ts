@@ -1,0 +1,30 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { CosmosClient, Database } from '@azure/cosmos';
+
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { createCosmosClient } from './cosmos-client.factory.js';
+
+/** Provides the Cosmos `Database` of the gold layer to repositories. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CosmosClient,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => createCosmosClient(config.cosmos),
+    },
+    {
+      provide: Database,
+      inject: [CosmosClient, APP_CONFIG],
+      useFactory: (client: CosmosClient, config: AppConfig) => client.database(config.cosmos.database),
+    },
+  ],
+  exports: [Database],
+})
+export class CosmosModule implements OnApplicationShutdown {
+  constructor(@Inject(CosmosClient) private readonly client: CosmosClient) {}
+
+  onApplicationShutdown(): void {
+    this.client.dispose();
+  }
+}
