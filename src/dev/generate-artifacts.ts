@@ -25,6 +25,9 @@ const graphqlSchema = async (): Promise<string> => {
     COSMOS_ENDPOINT: 'https://localhost:1/',
     COSMOS_KEY: 'unused',
     LOG_LEVEL: 'silent',
+    AUTH_ISSUER: 'https://localhost:1/unused',
+    AUTH_AUDIENCE: 'unused',
+    AUTH_JWKS_URL: 'https://localhost:1/unused',
   });
   const app = await createApp(config);
   await app.init();

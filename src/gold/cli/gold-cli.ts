@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { ConfigError } from '../../modules/config/app-config.js';
+import { ConfigError, loadCosmosConfig } from '../../modules/config/app-config.js';
 import { createCosmosClient } from '../../modules/cosmos/cosmos-client.factory.js';
 import { StoreError } from '../../modules/cosmos/cosmos.errors.js';
 import { goldId } from '../contract/common.schema.js';
@@ -11,7 +11,6 @@ import { ManifestRepository } from '../manifest.repository.js';
 import { GoldPublisher, type PublisherReporter } from '../publisher/gold-publisher.js';
 import { GoldRefusedError, GoldStoreStateError } from '../publisher/publisher.errors.js';
 import { inputFormatOf } from '../publisher/record-reader.js';
-import { loadCosmosCliConfig } from './cli-config.js';
 import { formatStatus } from './status-report.js';
 
 export const USAGE = `Usage: npm run gold -- <command> [options]
@@ -292,7 +291,7 @@ export const runGoldCli = async (argv: readonly string[], io: CliIo): Promise<nu
 
   let config;
   try {
-    config = loadCosmosCliConfig(io.env);
+    config = loadCosmosConfig(io.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`gold: ${error.message}\n`);

@@ -7,6 +7,9 @@ import { parseDurationSeconds } from './config.schema.js';
 const base = {
   COSMOS_ENDPOINT: 'https://localhost:8081/',
   COSMOS_KEY: 'secret-key-value',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0',
+  AUTH_AUDIENCE: 'api://flick-api',
+  AUTH_JWKS_URL: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys',
 };
 
 const problemsOf = (env: NodeJS.ProcessEnv): readonly string[] => {
@@ -25,11 +28,21 @@ describe(loadConfig.name, () => {
     expect(config.http).toEqual({ host: '0.0.0.0', port: 3000 });
     expect(config.cosmos.database).toBe('flick-gold');
     expect(config.cosmos.key).toBe('secret-key-value');
+    expect(config.auth).toEqual({
+      issuer: base.AUTH_ISSUER,
+      audience: base.AUTH_AUDIENCE,
+      jwksUrl: base.AUTH_JWKS_URL,
+    });
     expect(config.freshness.profiles).toEqual({ objectiveSeconds: 26 * 3600, hardLimitSeconds: 72 * 3600 });
   });
 
   it('names a missing required variable', () => {
-    expect(problemsOf({})).toEqual(['COSMOS_ENDPOINT: is required']);
+    expect(problemsOf({})).toEqual([
+      'COSMOS_ENDPOINT: is required',
+      'AUTH_ISSUER: is required',
+      'AUTH_AUDIENCE: is required',
+      'AUTH_JWKS_URL: is required',
+    ]);
   });
 
   it('names every bad variable at once', () => {
@@ -71,6 +84,11 @@ describe(loadConfig.name, () => {
     expect(problemsOf({ ...base, GOLD_FRESHNESS_OBJECTIVES: 'profiles=soon' })[0]).toMatch(
       /^GOLD_FRESHNESS_OBJECTIVES: "profiles=soon" is not name=duration/,
     );
+  });
+
+  it('requires an http(s) JWKS URL', () => {
+    expect(problemsOf({ ...base, AUTH_JWKS_URL: 'file:///etc/jwks.json' })).toHaveLength(1);
+    expect(problemsOf({ ...base, AUTH_JWKS_URL: 'file:///etc/jwks.json' })[0]).toMatch(/^AUTH_JWKS_URL: /);
   });
 
   it('names an unreadable CA file', () => {

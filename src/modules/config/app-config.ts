@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 
+import type { z } from 'zod';
+
 import { goldDatasetNames, type GoldDatasetName } from '../../gold/contract/gold-datasets.js';
 import { configSchema, configVariables, type ConfigVariableName, type Env } from './config.schema.js';
 
@@ -22,6 +24,11 @@ export interface CosmosConfig {
 }
 
 /** How bearer tokens are verified (Entra ID in Azure, the development issuer in the demo and tests). */
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+}
 
 export interface FreshnessPolicy {
   objectiveSeconds: number;
@@ -34,6 +41,7 @@ export interface AppConfig {
   http: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
   cosmos: CosmosConfig;
+  auth: AuthConfig;
   freshness: Record<GoldDatasetName, FreshnessPolicy>;
   manifestRefreshMs: number;
 }
@@ -87,30 +95,66 @@ const buildFreshness = (env: Env, problems: string[]): Record<GoldDatasetName, F
   return freshness as Record<GoldDatasetName, FreshnessPolicy>;
 };
 
+/** Parses the variables of `schema` from `source`, or throws {@link ConfigError} naming each bad one. */
+const parseVariables = <S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv): z.output<S> => {
+  const raw = Object.fromEntries(
+    Object.keys(schema.shape).map((name) => {
+      const value = source[name];
+      return [name, value === '' ? undefined : value];
+    }),
+  );
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]) as ConfigVariableName;
+      if (raw[name] === undefined) return `${name}: is required`;
+      return configVariables[name].sensitive ? `${name}: is invalid` : `${name}: ${issue.message}`;
+    }),
+  );
+};
+
+const cosmosSchema = configSchema.pick({
+  COSMOS_ENDPOINT: true,
+  COSMOS_KEY: true,
+  COSMOS_DATABASE: true,
+  COSMOS_PREFERRED_REGIONS: true,
+  COSMOS_CA_CERT_FILE: true,
+  COSMOS_MAX_RETRIES: true,
+  COSMOS_MAX_RETRY_WAIT_SECONDS: true,
+  COSMOS_REQUEST_TIMEOUT_MS: true,
+});
+
+const toCosmosConfig = (env: z.output<typeof cosmosSchema>, problems: string[]): CosmosConfig => ({
+  endpoint: env.COSMOS_ENDPOINT,
+  key: env.COSMOS_KEY,
+  database: env.COSMOS_DATABASE,
+  preferredRegions: env.COSMOS_PREFERRED_REGIONS,
+  caCertificate: readCaFile(env.COSMOS_CA_CERT_FILE, problems),
+  maxRetries: env.COSMOS_MAX_RETRIES,
+  maxRetryWaitSeconds: env.COSMOS_MAX_RETRY_WAIT_SECONDS,
+  requestTimeoutMs: env.COSMOS_REQUEST_TIMEOUT_MS,
+});
+
+/**
+ * The COSMOS_* settings alone, for tools that only talk to the store (the gold CLI): a publishing
+ * job has no use for the HTTP service's other variables.
+ */
+export const loadCosmosConfig = (source: NodeJS.ProcessEnv = process.env): CosmosConfig => {
+  const problems: string[] = [];
+  const cosmos = toCosmosConfig(parseVariables(cosmosSchema, source), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return cosmos;
+};
+
 /**
  * Parses the environment into the typed config. Throws {@link ConfigError} naming every bad or
  * missing variable; values of sensitive variables never appear in the message.
  */
 export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig => {
-  const raw = Object.fromEntries(
-    Object.keys(configVariables).map((name) => {
-      const value = source[name];
-      return [name, value === '' ? undefined : value];
-    }),
-  );
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0]) as ConfigVariableName;
-        if (raw[name] === undefined) return `${name}: is required`;
-        return configVariables[name].sensitive ? `${name}: is invalid` : `${name}: ${issue.message}`;
-      }),
-    );
-  }
-  const env = parsed.data;
+  const env = parseVariables(configSchema, source);
   const problems: string[] = [];
-  const caCertificate = readCaFile(env.COSMOS_CA_CERT_FILE, problems);
+  const cosmos = toCosmosConfig(env, problems);
   const freshness = buildFreshness(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -118,16 +162,8 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
     production: env.NODE_ENV === 'production',
     http: { host: env.HOST, port: env.PORT },
     logLevel: env.LOG_LEVEL,
-    cosmos: {
-      endpoint: env.COSMOS_ENDPOINT,
-      key: env.COSMOS_KEY,
-      database: env.COSMOS_DATABASE,
-      preferredRegions: env.COSMOS_PREFERRED_REGIONS,
-      caCertificate,
-      maxRetries: env.COSMOS_MAX_RETRIES,
-      maxRetryWaitSeconds: env.COSMOS_MAX_RETRY_WAIT_SECONDS,
-      requestTimeoutMs: env.COSMOS_REQUEST_TIMEOUT_MS,
-    },
+    cosmos,
+    auth: { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwksUrl: env.AUTH_JWKS_URL },
     freshness,
     manifestRefreshMs: env.GOLD_MANIFEST_REFRESH_MS,
   };

@@ -89,6 +89,18 @@ export const configVariables = {
   ),
   COSMOS_MAX_RETRY_WAIT_SECONDS: variable(int(0, 60).default(5), 'Longest total wait of those SDK retries.'),
   COSMOS_REQUEST_TIMEOUT_MS: variable(int(100, 60_000).default(10_000), 'SDK timeout of one Cosmos request.'),
+  AUTH_ISSUER: variable(
+    z.string().min(1),
+    'Issuer (`iss`) every bearer token must carry. Entra ID v2 access tokens (app registration with `accessTokenAcceptedVersion: 2`): `https://login.microsoftonline.com/<tenant-id>/v2.0`.',
+  ),
+  AUTH_AUDIENCE: variable(
+    z.string().min(1),
+    "Audience (`aud`) every bearer token must carry. Entra ID v2 access tokens carry the API's application (client) id; the development issuer uses `api://flick-api`.",
+  ),
+  AUTH_JWKS_URL: variable(
+    url,
+    'JSON Web Key Set that token signatures are checked against, e.g. `https://login.microsoftonline.com/<tenant-id>/discovery/v2.0/keys`. Fetched at start, then every 10 minutes and when a token names an unknown key; the last good set is kept while it is unreachable.',
+  ),
   GOLD_MANIFEST_REFRESH_MS: variable(
     int(100, 300_000).default(5000),
     'How often the active snapshot of every dataset is re-read from the manifests.',
