@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
+import { CatalogModule } from './catalog/catalog.module.js';
 import { GoldModule } from './gold/gold.module.js';
+import { HealthModule } from './health/health.module.js';
+import { AuthModule } from './modules/auth/auth.module.js';
 import type { AppConfig } from './modules/config/app-config.js';
 import { ConfigModule } from './modules/config/config.module.js';
 import { CosmosModule } from './modules/cosmos/cosmos.module.js';
@@ -11,7 +14,15 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), CosmosModule, GraphQLSetupModule, GoldModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        CosmosModule,
+        GraphQLSetupModule,
+        AuthModule,
+        GoldModule,
+        CatalogModule,
+        HealthModule,
+      ],
     };
   }
 }

@@ -17,6 +17,8 @@ export interface CosmosEnv {
 
 export interface TestCosmos {
   env: CosmosEnv;
+  /** PEM the server presents; clients trust it as their CA. */
+  caCertificate: string;
   /** A client of the server, trusting its certificate like the service does. */
   client: CosmosClient;
   database(name: string): Database;
@@ -49,6 +51,7 @@ export const startTestCosmos = async (): Promise<TestCosmos> => {
   });
   return {
     env,
+    caCertificate: server.caCertificate,
     client,
     database: (name) => client.database(name),
     close: async () => {
