@@ -30,6 +30,39 @@ export interface AuthConfig {
   jwksUrl: string;
 }
 
+/** Where the shared (L2) cache and playback progress live; `none`: in process only. */
+export type RedisConfig =
+  | { mode: 'none' }
+  | { mode: 'standalone'; url: string }
+  | { mode: 'cluster'; nodes: { host: string; port: number }[]; password?: string; tls: boolean };
+
+export interface CacheConfig {
+  redis: RedisConfig;
+  l1MaxBytes: number;
+  l1TtlMs: number;
+  l2TtlSeconds: number;
+  lastGoodTtlSeconds: number;
+  commandTimeoutMs: number;
+  progressTtlSeconds: number;
+  progressMaxTitles: number;
+}
+
+/** Time limits, retries and isolation of one dependency's calls on the device path. */
+export interface DependencyPolicyConfig {
+  /** Longest wait for one attempt (further cut to the request's remaining budget). */
+  timeoutMs: number;
+  /** Retries after a transient failure. */
+  retries: number;
+  /** Most concurrent calls. */
+  bulkhead: number;
+}
+
+export interface ResilienceConfig {
+  requestBudgetMs: number;
+  dependencies: { cosmos: DependencyPolicyConfig; redis: DependencyPolicyConfig };
+  breaker: { failureThreshold: number; halfOpenAfterMs: number };
+}
+
 export interface FreshnessPolicy {
   objectiveSeconds: number;
   hardLimitSeconds: number;
@@ -44,6 +77,8 @@ export interface AppConfig {
   auth: AuthConfig;
   freshness: Record<GoldDatasetName, FreshnessPolicy>;
   manifestRefreshMs: number;
+  cache: CacheConfig;
+  resilience: ResilienceConfig;
 }
 
 /** Injection token of the {@link AppConfig} built at boot. */
@@ -94,6 +129,65 @@ const buildFreshness = (env: Env, problems: string[]): Record<GoldDatasetName, F
   );
   return freshness as Record<GoldDatasetName, FreshnessPolicy>;
 };
+
+const buildRedis = (env: Env, problems: string[]): RedisConfig => {
+  if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES !== undefined) {
+    problems.push('REDIS_URL, REDIS_CLUSTER_NODES: set one of them (standalone or cluster), not both');
+  }
+  if (env.REDIS_CLUSTER_NODES === undefined) {
+    if (env.REDIS_PASSWORD !== undefined) {
+      problems.push(
+        'REDIS_PASSWORD: applies to REDIS_CLUSTER_NODES only (a standalone password goes in REDIS_URL)',
+      );
+    }
+    if (env.REDIS_TLS) {
+      problems.push(
+        'REDIS_TLS: applies to REDIS_CLUSTER_NODES only (a standalone Redis over TLS is rediss://)',
+      );
+    }
+  }
+  if (env.REDIS_URL !== undefined) return { mode: 'standalone', url: env.REDIS_URL };
+  if (env.REDIS_CLUSTER_NODES !== undefined) {
+    return {
+      mode: 'cluster',
+      nodes: env.REDIS_CLUSTER_NODES,
+      ...(env.REDIS_PASSWORD === undefined ? {} : { password: env.REDIS_PASSWORD }),
+      tls: env.REDIS_TLS,
+    };
+  }
+  return { mode: 'none' };
+};
+
+const buildCache = (env: Env, problems: string[]): CacheConfig => ({
+  redis: buildRedis(env, problems),
+  l1MaxBytes: env.CACHE_L1_MAX_MB * 1024 * 1024,
+  l1TtlMs: env.CACHE_L1_TTL_MS,
+  l2TtlSeconds: env.CACHE_L2_TTL_SECONDS,
+  lastGoodTtlSeconds: env.CACHE_LAST_GOOD_TTL_SECONDS,
+  commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+  progressTtlSeconds: env.PLAYBACK_PROGRESS_TTL_DAYS * 86_400,
+  progressMaxTitles: env.PLAYBACK_PROGRESS_MAX_TITLES,
+});
+
+const buildResilience = (env: Env, cache: CacheConfig): ResilienceConfig => ({
+  requestBudgetMs: env.REQUEST_BUDGET_MS,
+  dependencies: {
+    cosmos: {
+      timeoutMs: env.COSMOS_CALL_TIMEOUT_MS,
+      retries: env.COSMOS_CALL_RETRIES,
+      bulkhead: env.BULKHEAD_COSMOS,
+    },
+    redis: {
+      timeoutMs: cache.commandTimeoutMs,
+      retries: env.REDIS_CALL_RETRIES,
+      bulkhead: env.BULKHEAD_REDIS,
+    },
+  },
+  breaker: {
+    failureThreshold: env.BREAKER_FAILURE_THRESHOLD,
+    halfOpenAfterMs: env.BREAKER_HALF_OPEN_AFTER_MS,
+  },
+});
 
 /** Parses the variables of `schema` from `source`, or throws {@link ConfigError} naming each bad one. */
 const parseVariables = <S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv): z.output<S> => {
@@ -156,6 +250,7 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
   const problems: string[] = [];
   const cosmos = toCosmosConfig(env, problems);
   const freshness = buildFreshness(env, problems);
+  const cache = buildCache(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: env.NODE_ENV,
@@ -166,5 +261,7 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
     auth: { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwksUrl: env.AUTH_JWKS_URL },
     freshness,
     manifestRefreshMs: env.GOLD_MANIFEST_REFRESH_MS,
+    cache,
+    resilience: buildResilience(env, cache),
   };
 };

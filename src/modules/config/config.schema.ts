@@ -25,6 +25,25 @@ const list = z
   .pipe(z.array(z.string()));
 const url = z.url({ protocol: /^https?$/ });
 
+/** `host:port,host:port` (IPv6 hosts in brackets) → [{ host, port }]. */
+const hostPortList = list.transform((items, ctx) => {
+  const nodes: { host: string; port: number }[] = [];
+  for (const item of items) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  if (nodes.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'names no node' });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
 const durationUnits = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 /** `90s`, `15m`, `26h`, `3d` → seconds. */
 export const parseDurationSeconds = (value: string): number | undefined => {
@@ -84,11 +103,43 @@ export const configVariables = {
     'PEM file of an extra CA to trust for the Cosmos endpoint (the embedded server of the demo and tests).',
   ),
   COSMOS_MAX_RETRIES: variable(
-    int(0, 20).default(3),
-    'Retries the Cosmos SDK makes on throttling (429) before the error reaches the service.',
+    int(0, 20).default(0),
+    "Retries the Cosmos SDK itself makes on throttling (429). Off by default: the service's own policy (COSMOS_CALL_RETRIES) retries within the request budget, and the publisher has its own.",
   ),
   COSMOS_MAX_RETRY_WAIT_SECONDS: variable(int(0, 60).default(5), 'Longest total wait of those SDK retries.'),
   COSMOS_REQUEST_TIMEOUT_MS: variable(int(100, 60_000).default(10_000), 'SDK timeout of one Cosmos request.'),
+  REQUEST_BUDGET_MS: variable(
+    int(10, 60_000).default(300),
+    'Time budget of one device request for all its dependency calls, retries included; past it the request is served from the next step of the fallback chain.',
+  ),
+  COSMOS_CALL_TIMEOUT_MS: variable(
+    int(1, 60_000).default(150),
+    "Longest wait for one attempt of a Cosmos call on the device path, further cut to what is left of the request budget (`COSMOS_REQUEST_TIMEOUT_MS` stays the SDK's own backstop).",
+  ),
+  COSMOS_CALL_RETRIES: variable(
+    int(0, 10).default(2),
+    'Retries of a Cosmos call after a transient failure (429, 503, timeout), with jittered exponential backoff and never past the request budget.',
+  ),
+  REDIS_CALL_RETRIES: variable(
+    int(0, 10).default(0),
+    'Retries of a Redis call after a failure or timeout. None by default: the cache is skipped instead.',
+  ),
+  BREAKER_FAILURE_THRESHOLD: variable(
+    int(1, 1000).default(5),
+    'Consecutive transient failures of a dependency (Cosmos or Redis) that open its circuit breaker; while open, calls fail at once.',
+  ),
+  BREAKER_HALF_OPEN_AFTER_MS: variable(
+    int(10, 600_000).default(2000),
+    'How long an open breaker waits before letting one probe call through; the probe closes it on success or opens it again.',
+  ),
+  BULKHEAD_COSMOS: variable(
+    int(1, 100_000).default(64),
+    'Most concurrent Cosmos calls per process; a few more wait in a short queue, the rest are turned away at once.',
+  ),
+  BULKHEAD_REDIS: variable(
+    int(1, 100_000).default(256),
+    'Most concurrent Redis calls per process; a few more wait in a short queue, the rest are turned away at once.',
+  ),
   AUTH_ISSUER: variable(
     z.string().min(1),
     'Issuer (`iss`) every bearer token must carry. Entra ID v2 access tokens (app registration with `accessTokenAcceptedVersion: 2`): `https://login.microsoftonline.com/<tenant-id>/v2.0`.',
@@ -112,6 +163,49 @@ export const configVariables = {
   GOLD_HARD_LIMITS: variable(
     durationMap.default({}),
     'Per-dataset hard limits overriding the defaults (catalog 30d, profiles 72h, popular 7d, segments 7d, partner_metrics 7d). Past it, personal data is not used.',
+  ),
+  REDIS_URL: variable(
+    z.url({ protocol: /^rediss?$/ }).optional(),
+    'Standalone Redis for the shared (L2) cache and playback progress, e.g. `rediss://:<password>@flick.redis.cache.windows.net:6380`. Not together with `REDIS_CLUSTER_NODES`. Without either the service runs with its in-process cache only and keeps playback progress in process memory.',
+    true,
+  ),
+  REDIS_CLUSTER_NODES: variable(
+    hostPortList.optional(),
+    'Comma-separated `host:port` seed nodes of a Redis Cluster (e.g. Azure Cache for Redis with clustering), used instead of `REDIS_URL`.',
+  ),
+  REDIS_PASSWORD: variable(
+    z.string().min(1).optional(),
+    'Password of the Redis Cluster (an Azure Cache for Redis access key). A standalone Redis takes it from `REDIS_URL`.',
+    true,
+  ),
+  REDIS_TLS: variable(
+    z.stringbool().default(false),
+    'Connect to the Redis Cluster over TLS (Azure Cache for Redis: port 6380 or 10000). A standalone Redis uses TLS when `REDIS_URL` is `rediss://`.',
+  ),
+  REDIS_COMMAND_TIMEOUT_MS: variable(
+    int(1, 10_000).default(50),
+    'Longest wait for one Redis command; a slower answer is treated as a cache miss (or, for playback progress, as Redis being unavailable).',
+  ),
+  CACHE_L1_MAX_MB: variable(
+    int(1, 65_536).default(64),
+    'Memory budget of the in-process cache, measured as the size of the serialized values (fresh and last-good copies).',
+  ),
+  CACHE_L1_TTL_MS: variable(
+    int(1, 3_600_000).default(5000),
+    'How long a value stays fresh in the in-process cache.',
+  ),
+  CACHE_L2_TTL_SECONDS: variable(int(1, 7 * 86_400).default(300), 'How long a value stays fresh in Redis.'),
+  CACHE_LAST_GOOD_TTL_SECONDS: variable(
+    int(1, 30 * 86_400).default(86_400),
+    'How long the last good copy of a value is kept (in process and in Redis) to serve when its source fails.',
+  ),
+  PLAYBACK_PROGRESS_TTL_DAYS: variable(
+    int(1, 3650).default(30),
+    "How long a profile's playback progress is kept after its last report.",
+  ),
+  PLAYBACK_PROGRESS_MAX_TITLES: variable(
+    int(1, 1000).default(50),
+    'Most titles whose playback progress is kept per profile; the least recently watched are dropped.',
   ),
 } as const;
 
