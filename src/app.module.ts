@@ -3,11 +3,15 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CatalogModule } from './catalog/catalog.module.js';
 import { GoldModule } from './gold/gold.module.js';
 import { HealthModule } from './health/health.module.js';
+import { RecommendationsModule } from './recommendations/recommendations.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { CacheModule } from './modules/cache/cache.module.js';
 import type { AppConfig } from './modules/config/app-config.js';
 import { ConfigModule } from './modules/config/config.module.js';
 import { CosmosModule } from './modules/cosmos/cosmos.module.js';
 import { GraphQLSetupModule } from './modules/graphql/graphql-setup.module.js';
+import { ResilienceModule } from './modules/resilience/resilience.module.js';
+import { TelemetryModule } from './modules/telemetry/telemetry.module.js';
 
 @Module({})
 export class AppModule {
@@ -16,11 +20,15 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        TelemetryModule,
         CosmosModule,
+        CacheModule,
+        ResilienceModule,
         GraphQLSetupModule,
         AuthModule,
         GoldModule,
         CatalogModule,
+        RecommendationsModule,
         HealthModule,
       ],
     };

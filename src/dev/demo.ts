@@ -142,6 +142,10 @@ export TOKEN=${deviceToken}
 curl -s ${url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
   -d '{"query":"{ search(text: \\"stranger\\", first: 3) { id name releaseYear genres } }"}'
 
+The home page of profile ${account.profileIds[0]}:
+curl -s ${url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+  -d '{"query":"{ home(profileId: \\"${account.profileIds[0]}\\", device: TV, rows: 4, titlesPerRow: 5) { rows { kind heading titles { name } } meta { source degraded reasons dataAgeSeconds } } }"}'
+
 An ops token (goldDatasets):
 export OPS_TOKEN=${opsToken}
 

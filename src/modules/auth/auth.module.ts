@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { AuthErrorFilter } from './auth-error.filter.js';
 import { AuthGuard } from './auth.guard.js';
 import { RemoteSigningKeys } from './signing-keys.js';
 import { TokenVerifier } from './token-verifier.js';
@@ -21,7 +20,6 @@ import { TokenVerifier } from './token-verifier.js';
       useFactory: (config: AppConfig, keys: RemoteSigningKeys) => new TokenVerifier(config.auth, keys.getKey),
     },
     { provide: APP_GUARD, useClass: AuthGuard },
-    { provide: APP_FILTER, useClass: AuthErrorFilter },
   ],
   exports: [TokenVerifier],
 })
