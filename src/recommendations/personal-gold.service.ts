@@ -74,7 +74,10 @@ export class PersonalGoldService {
     } catch (error) {
       const reason = degradedReasonOf(error);
       if (reason === undefined) throw error;
-      const lastGood = await this.cache.lastGood<ProfileRecord | null>(lastGoodKey(profileId));
+      const { copy: lastGood, cacheUnavailable } = await this.cache.lastGoodRead<ProfileRecord | null>(
+        lastGoodKey(profileId),
+      );
+      if (cacheUnavailable) reasons.push(DegradedReason.CACHE_UNAVAILABLE);
       if (lastGood?.value) {
         this.counters.increment('fallback_last_good_total', { dataset: 'profiles' });
         return {

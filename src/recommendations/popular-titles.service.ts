@@ -72,7 +72,10 @@ export class PopularTitlesService {
           const reason = degradedReasonOf(error);
           if (reason === undefined) throw error;
           reasons.push(reason);
-          const lastGood = await this.cache.lastGood<readonly string[] | null>(key);
+          const { copy: lastGood, cacheUnavailable } = await this.cache.lastGoodRead<
+            readonly string[] | null
+          >(key);
+          if (cacheUnavailable) reasons.push(DegradedReason.CACHE_UNAVAILABLE);
           if (lastGood?.value) {
             return {
               titleIds: lastGood.value,

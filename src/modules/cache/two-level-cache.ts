@@ -22,6 +22,12 @@ export interface LastGoodCopy<T> {
   level: 'L1' | 'L2';
 }
 
+export interface LastGoodRead<T> {
+  copy: LastGoodCopy<T> | undefined;
+  /** Redis is configured but did not answer, so a copy kept there could not be read. */
+  cacheUnavailable: boolean;
+}
+
 export interface GetOrLoadOptions {
   /** Lets this caller stop waiting; a load shared with other callers goes on for them. */
   signal?: AbortSignal;
@@ -76,7 +82,7 @@ export class TwoLevelCache {
   private readonly logger = new Logger(TwoLevelCache.name);
   private readonly l1: LRUCache<string, L1Entry>;
   private readonly loads = new Map<string, Promise<CacheResult<unknown>>>();
-  private readonly lastGoodReads = new Map<string, Promise<LastGoodCopy<unknown> | undefined>>();
+  private readonly lastGoodReads = new Map<string, Promise<LastGoodRead<unknown>>>();
   private readonly now: () => number;
   private readonly l1TtlMs: number;
   private readonly l2TtlSeconds: number;
@@ -132,23 +138,31 @@ export class TwoLevelCache {
    * old, from L1 or else Redis; undefined when there is none or Redis does not answer.
    */
   async lastGood<T>(key: string): Promise<LastGoodCopy<T> | undefined> {
+    return (await this.lastGoodRead<T>(key)).copy;
+  }
+
+  /** {@link lastGood}, also telling whether Redis failed to answer (so no copy there could be read). */
+  async lastGoodRead<T>(key: string): Promise<LastGoodRead<T>> {
     const inL1 = this.fromL1(GOOD, key);
-    let copy: LastGoodCopy<unknown> | undefined;
+    let read: LastGoodRead<unknown> = { copy: undefined, cacheUnavailable: false };
     if (inL1 !== undefined) {
-      copy = { value: inL1.value, level: 'L1' };
+      read = { copy: { value: inL1.value, level: 'L1' }, cacheUnavailable: false };
     } else if (this.redis.enabled) {
       let shared = this.lastGoodReads.get(key);
       if (shared === undefined) {
-        const read = this.readLastGood(key).finally(() => {
-          if (this.lastGoodReads.get(key) === read) this.lastGoodReads.delete(key);
+        const pending = this.readLastGood(key).finally(() => {
+          if (this.lastGoodReads.get(key) === pending) this.lastGoodReads.delete(key);
         });
-        this.lastGoodReads.set(key, read);
-        shared = read;
+        this.lastGoodReads.set(key, pending);
+        shared = pending;
       }
-      copy = await shared;
+      read = await shared;
     }
-    this.counters.increment('cache_last_good_total', { level: copy?.level ?? 'NONE' });
-    return copy === undefined ? undefined : { ...(copy as LastGoodCopy<T>) };
+    this.counters.increment('cache_last_good_total', { level: read.copy?.level ?? 'NONE' });
+    return {
+      copy: read.copy === undefined ? undefined : { ...(read.copy as LastGoodCopy<T>) },
+      cacheUnavailable: read.cacheUnavailable,
+    };
   }
 
   private async fill(
@@ -181,19 +195,19 @@ export class TwoLevelCache {
     return { value, level: 'SOURCE', cacheUnavailable };
   }
 
-  private async readLastGood(key: string): Promise<LastGoodCopy<unknown> | undefined> {
+  private async readLastGood(key: string): Promise<LastGoodRead<unknown>> {
     let raw: string | null;
     try {
       raw = await this.redis.run('last-good', (client) => client.get(lastGoodKey(key)));
     } catch (error) {
-      if (error instanceof RedisUnavailableError) return undefined;
+      if (error instanceof RedisUnavailableError) return { copy: undefined, cacheUnavailable: true };
       throw error;
     }
     const envelope = raw === null ? undefined : this.decode(raw);
-    if (envelope === undefined) return undefined;
+    if (envelope === undefined) return { copy: undefined, cacheUnavailable: false };
     // Held in L1 only as long as a fresh copy: its remaining life in Redis is unknown here.
     this.toL1(GOOD, key, envelope.v, raw!.length, this.l1TtlMs);
-    return { value: envelope.v, level: 'L2' };
+    return { copy: { value: envelope.v, level: 'L2' }, cacheUnavailable: false };
   }
 
   /** Sent after the caller has its answer; failures are counted and logged by the gateway. */
