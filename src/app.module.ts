@@ -10,6 +10,7 @@ import type { AppConfig } from './modules/config/app-config.js';
 import { ConfigModule } from './modules/config/config.module.js';
 import { CosmosModule } from './modules/cosmos/cosmos.module.js';
 import { GraphQLSetupModule } from './modules/graphql/graphql-setup.module.js';
+import { LimitsModule } from './modules/limits/limits.module.js';
 import { ResilienceModule } from './modules/resilience/resilience.module.js';
 import { TelemetryModule } from './modules/telemetry/telemetry.module.js';
 
@@ -26,6 +27,7 @@ export class AppModule {
         ResilienceModule,
         GraphQLSetupModule,
         AuthModule,
+        LimitsModule,
         GoldModule,
         CatalogModule,
         RecommendationsModule,

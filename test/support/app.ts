@@ -30,6 +30,10 @@ export const startTestApp = async (env: Record<string, string>): Promise<TestApp
   const config = loadConfig({
     LOG_LEVEL: 'error',
     GOLD_MANIFEST_REFRESH_MS: '200',
+    // Load-shaped tests send far more than a device would; rate limits have their own tests.
+    RATE_LIMIT_DEVICE_PER_MINUTE: '1000000',
+    RATE_LIMIT_OPS_PER_MINUTE: '1000000',
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
     ...env,
     HOST: '127.0.0.1',
     PORT: '0',

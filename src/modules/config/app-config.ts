@@ -63,9 +63,42 @@ export interface ResilienceConfig {
   breaker: { failureThreshold: number; halfOpenAfterMs: number };
 }
 
+/** Limits of one GraphQL operation, checked before it runs. */
+export interface GraphQLLimitsConfig {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxTokens: number;
+}
+
+/** Who a rate budget applies to: a token's role (by subject), or no valid token (by client address). */
+export type RateLimitedClient = 'device' | 'marketing' | 'partner' | 'ops' | 'anonymous';
+
+export interface RateLimitConfig {
+  windowMs: number;
+  /** Requests per window. */
+  budgets: Record<RateLimitedClient, number>;
+}
+
+/** What one request may ask of the service. */
+export interface LimitsConfig {
+  bodyLimitBytes: number;
+  graphql: GraphQLLimitsConfig;
+  rateLimits: RateLimitConfig;
+}
+
 export interface FreshnessPolicy {
   objectiveSeconds: number;
   hardLimitSeconds: number;
+}
+
+/** Where the service sits behind Azure Front Door and what the edge may cache. */
+export interface EdgeConfig {
+  /** The Front Door profile every request must come through (lower case); undefined: no origin lock. */
+  frontDoorId: string | undefined;
+  /** Cache lifetimes of catalogue answers fetched with GET. */
+  catalogCache: { maxAgeSeconds: number; sharedMaxAgeSeconds: number };
 }
 
 export interface AppConfig {
@@ -75,10 +108,12 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   cosmos: CosmosConfig;
   auth: AuthConfig;
+  limits: LimitsConfig;
   freshness: Record<GoldDatasetName, FreshnessPolicy>;
   manifestRefreshMs: number;
   cache: CacheConfig;
   resilience: ResilienceConfig;
+  edge: EdgeConfig;
 }
 
 /** Injection token of the {@link AppConfig} built at boot. */
@@ -189,6 +224,27 @@ const buildResilience = (env: Env, cache: CacheConfig): ResilienceConfig => ({
   },
 });
 
+const buildLimits = (env: Env): LimitsConfig => ({
+  bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+  graphql: {
+    maxDepth: env.GRAPHQL_MAX_DEPTH,
+    maxCost: env.GRAPHQL_MAX_COST,
+    maxAliases: env.GRAPHQL_MAX_ALIASES,
+    maxDirectives: env.GRAPHQL_MAX_DIRECTIVES,
+    maxTokens: env.GRAPHQL_MAX_TOKENS,
+  },
+  rateLimits: {
+    windowMs: 60_000,
+    budgets: {
+      device: env.RATE_LIMIT_DEVICE_PER_MINUTE,
+      marketing: env.RATE_LIMIT_MARKETING_PER_MINUTE,
+      partner: env.RATE_LIMIT_PARTNER_PER_MINUTE,
+      ops: env.RATE_LIMIT_OPS_PER_MINUTE,
+      anonymous: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    },
+  },
+});
+
 /** Parses the variables of `schema` from `source`, or throws {@link ConfigError} naming each bad one. */
 const parseVariables = <S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv): z.output<S> => {
   const raw = Object.fromEntries(
@@ -259,9 +315,17 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
     logLevel: env.LOG_LEVEL,
     cosmos,
     auth: { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwksUrl: env.AUTH_JWKS_URL },
+    limits: buildLimits(env),
     freshness,
     manifestRefreshMs: env.GOLD_MANIFEST_REFRESH_MS,
     cache,
     resilience: buildResilience(env, cache),
+    edge: {
+      frontDoorId: env.FRONT_DOOR_ID?.toLowerCase(),
+      catalogCache: {
+        maxAgeSeconds: env.CATALOG_CACHE_MAX_AGE_SECONDS,
+        sharedMaxAgeSeconds: env.CATALOG_CACHE_S_MAXAGE_SECONDS,
+      },
+    },
   };
 };

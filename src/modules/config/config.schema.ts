@@ -152,6 +152,50 @@ export const configVariables = {
     url,
     'JSON Web Key Set that token signatures are checked against, e.g. `https://login.microsoftonline.com/<tenant-id>/discovery/v2.0/keys`. Fetched at start, then every 10 minutes and when a token names an unknown key; the last good set is kept while it is unreachable.',
   ),
+  HTTP_BODY_LIMIT_BYTES: variable(
+    int(1024, 16 * 1024 * 1024).default(64 * 1024),
+    'Largest request body accepted; a larger one is refused with 413 before it is parsed. A GraphQL operation with its variables needs a few KiB.',
+  ),
+  GRAPHQL_MAX_DEPTH: variable(
+    int(1, 100).default(10),
+    'Deepest selection nesting of a GraphQL operation (fragments count as inline selections); the deepest query of the schema is 6. Deeper operations are refused before execution with GRAPHQL_VALIDATION_FAILED.',
+  ),
+  GRAPHQL_MAX_COST: variable(
+    int(1, 10_000_000).default(25_000),
+    'Highest estimated cost of a GraphQL operation (graphql-armor: 1 per scalar, 2 per object, x1.5 per level, times a literal `first`); a full TV home page costs about 360, a page of 100 recommendations with full titles about 12,000. Costlier operations are refused before execution with GRAPHQL_VALIDATION_FAILED.',
+  ),
+  GRAPHQL_MAX_ALIASES: variable(
+    int(0, 1000).default(15),
+    'Most aliases in a GraphQL operation (`__typename` aliases excepted). More are refused before execution with GRAPHQL_VALIDATION_FAILED.',
+  ),
+  GRAPHQL_MAX_DIRECTIVES: variable(
+    int(0, 1000).default(50),
+    'Most directives (`@include`, `@skip`) in a GraphQL operation. More are refused before execution with GRAPHQL_VALIDATION_FAILED.',
+  ),
+  GRAPHQL_MAX_TOKENS: variable(
+    int(10, 100_000).default(1000),
+    'Most lexical tokens in a GraphQL document; parsing stops past it with GRAPHQL_PARSE_FAILED. The largest query of the apps, and the introspection query, hold under 200.',
+  ),
+  RATE_LIMIT_DEVICE_PER_MINUTE: variable(
+    int(1, 1_000_000).default(600),
+    'GraphQL requests a device token may make per minute, counted per token subject across all replicas (in Redis when configured); past it the answer is 429 with Retry-After. A token with several roles gets the largest budget of its roles.',
+  ),
+  RATE_LIMIT_MARKETING_PER_MINUTE: variable(
+    int(1, 1_000_000).default(1200),
+    'GraphQL requests a marketing token (by its subject) may make per minute.',
+  ),
+  RATE_LIMIT_PARTNER_PER_MINUTE: variable(
+    int(1, 1_000_000).default(120),
+    'GraphQL requests a partner token (by its subject) may make per minute.',
+  ),
+  RATE_LIMIT_OPS_PER_MINUTE: variable(
+    int(1, 1_000_000).default(600),
+    'GraphQL requests an ops token (by its subject) may make per minute.',
+  ),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: variable(
+    int(1, 1_000_000).default(60),
+    'GraphQL requests without a valid token may make per minute, counted per client address.',
+  ),
   GOLD_MANIFEST_REFRESH_MS: variable(
     int(100, 300_000).default(5000),
     'How often the active snapshot of every dataset is re-read from the manifests.',
@@ -206,6 +250,18 @@ export const configVariables = {
   PLAYBACK_PROGRESS_MAX_TITLES: variable(
     int(1, 1000).default(50),
     'Most titles whose playback progress is kept per profile; the least recently watched are dropped.',
+  ),
+  FRONT_DOOR_ID: variable(
+    z.guid().optional(),
+    'Id of the Azure Front Door profile in front of the service (its `X-Azure-FDID`, "Front Door ID" in the portal). When set, every request without that header value is refused with 403 and the client address is taken from `X-Azure-ClientIP` (else `X-Forwarded-For`); unset (local runs), requests are accepted from anywhere and the client address is the socket\'s.',
+  ),
+  CATALOG_CACHE_MAX_AGE_SECONDS: variable(
+    int(0, 86_400).default(60),
+    'How long a device may reuse a catalogue answer fetched with GET (`Cache-Control: max-age`).',
+  ),
+  CATALOG_CACHE_S_MAXAGE_SECONDS: variable(
+    int(0, 86_400).default(300),
+    'How long Front Door may serve a catalogue answer fetched with GET from its cache (`Cache-Control: s-maxage`).',
   ),
 } as const;
 
