@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Cluster, type Redis } from 'ioredis';
 import { vi } from 'vitest';
 
 import type { CacheConfig, RedisConfig } from '../../src/modules/config/app-config.js';
@@ -7,6 +8,7 @@ import { createRedisGateway, type RedisGateway } from '../../src/modules/cache/r
 import { testCacheConfig } from '../../src/modules/cache/testing/cache-config.js';
 import { TwoLevelCache } from '../../src/modules/cache/two-level-cache.js';
 import { Counters } from '../../src/modules/telemetry/counters.service.js';
+import { startRedis, startRedisCluster } from '../support/redis.js';
 
 /** One replica's cache: its own connection to Redis, counters, L1 and progress store. */
 export interface CacheReplica {
@@ -57,3 +59,38 @@ export const timed = async <T>(call: () => Promise<T>): Promise<{ result: T; ms:
   const result = await call();
   return { result, ms: performance.now() - started };
 };
+
+/** The Redis topologies the cache is tested on: standalone and a 3-node cluster. */
+export interface Topology {
+  name: string;
+  start(): Promise<{ redis: RedisConfig; client: Redis | Cluster; stop(): Promise<void> }>;
+}
+
+export const topologies: Topology[] = [
+  {
+    name: 'standalone',
+    start: async () => {
+      const server = await startRedis();
+      return {
+        redis: { mode: 'standalone', url: server.url },
+        client: server.client(),
+        stop: () => server.stop(),
+      };
+    },
+  },
+  {
+    name: '3-node cluster',
+    start: async () => {
+      const cluster = await startRedisCluster();
+      const client = new Cluster(cluster.nodes);
+      return {
+        redis: { mode: 'cluster', nodes: cluster.nodes, tls: false },
+        client,
+        stop: async () => {
+          client.disconnect();
+          await cluster.stop();
+        },
+      };
+    },
+  },
+];

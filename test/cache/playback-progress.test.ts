@@ -1,48 +1,19 @@
 import { randomUUID } from 'node:crypto';
 
 import fc from 'fast-check';
-import { Cluster, type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { ProgressEntry } from '../../src/modules/cache/playback-progress.store.js';
 import { expectedProgress, progressWrites } from '../../src/modules/cache/testing/progress-model.js';
-import type { CacheConfig, RedisConfig } from '../../src/modules/config/app-config.js';
-import { startRedis, startRedisCluster } from '../support/redis.js';
-import { captureLogs, eventually, startReplica, type CacheReplica } from './cache-stack.js';
-
-interface Topology {
-  name: string;
-  start(): Promise<{ redis: RedisConfig; client: Redis | Cluster; stop(): Promise<void> }>;
-}
-
-const topologies: Topology[] = [
-  {
-    name: 'standalone',
-    start: async () => {
-      const server = await startRedis();
-      return {
-        redis: { mode: 'standalone', url: server.url },
-        client: server.client(),
-        stop: () => server.stop(),
-      };
-    },
-  },
-  {
-    name: '3-node cluster',
-    start: async () => {
-      const cluster = await startRedisCluster();
-      const client = new Cluster(cluster.nodes);
-      return {
-        redis: { mode: 'cluster', nodes: cluster.nodes, tls: false },
-        client,
-        stop: async () => {
-          client.disconnect();
-          await cluster.stop();
-        },
-      };
-    },
-  },
-];
+import type { CacheConfig } from '../../src/modules/config/app-config.js';
+import {
+  captureLogs,
+  eventually,
+  startReplica,
+  topologies,
+  type CacheReplica,
+  type Topology,
+} from './cache-stack.js';
 
 const entry = (titleId: string, updatedAt: string, positionSeconds = 60): ProgressEntry => ({
   titleId,

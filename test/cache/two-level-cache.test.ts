@@ -1,49 +1,21 @@
 import { randomUUID } from 'node:crypto';
 
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import type { RedisConfig } from '../../src/modules/config/app-config.js';
-import { startRedis, startRedisCluster } from '../support/redis.js';
-import { captureLogs, eventually, startReplica, type CacheReplica } from './cache-stack.js';
+import {
+  captureLogs,
+  eventually,
+  startReplica,
+  topologies,
+  type CacheReplica,
+  type Topology,
+} from './cache-stack.js';
 
 /**
  * The two-level cache against real Redis, standalone and a 3-node cluster: two replicas sharing
  * one Redis, each with its own L1.
  */
-interface Topology {
-  name: string;
-  start(): Promise<{ redis: RedisConfig; client: Redis | Cluster; stop(): Promise<void> }>;
-}
-
-const topologies: Topology[] = [
-  {
-    name: 'standalone',
-    start: async () => {
-      const server = await startRedis();
-      return {
-        redis: { mode: 'standalone', url: server.url },
-        client: server.client(),
-        stop: () => server.stop(),
-      };
-    },
-  },
-  {
-    name: '3-node cluster',
-    start: async () => {
-      const cluster = await startRedisCluster();
-      const client = new Cluster(cluster.nodes);
-      return {
-        redis: { mode: 'cluster', nodes: cluster.nodes, tls: false },
-        client,
-        stop: async () => {
-          client.disconnect();
-          await cluster.stop();
-        },
-      };
-    },
-  },
-];
 
 describe.each(topologies)('TwoLevelCache on $name Redis', (topology) => {
   let server: Awaited<ReturnType<Topology['start']>>;
