@@ -9,8 +9,8 @@ import { StoreError } from '../modules/cosmos/cosmos.errors.js';
 import { CatalogRepository } from './catalog.repository.js';
 import { catalogRecordOf } from './testing/catalog-records.js';
 
-// Runs against the embedded Cosmos-compatible server, which scans the whole container for a query
-// and ignores partitions: this proves paging, filtering by snapshot and parsing, not RU costs.
+// Runs against the embedded Cosmos-compatible server (a query there costs no request units): this
+// proves paging, filtering by snapshot and parsing, not RU costs.
 describe(CatalogRepository.name, () => {
   let cosmos: EmbeddedCosmos;
   let client: CosmosClient;

@@ -4,6 +4,8 @@ import type { Server } from 'node:https';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { generate } from 'selfsigned';
 
+import { scopeRequestsToPartitions } from './embedded-cosmos-partitions.js';
+
 /** The public, documented key of the Cosmos DB emulator; the embedded server accepts any key. */
 export const EMBEDDED_COSMOS_KEY =
   'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
@@ -50,11 +52,14 @@ export const generateCertificate = async (): Promise<{ cert: string; key: string
 /**
  * Starts `@vercel/cosmosdb-server` in this process over HTTPS with a freshly generated certificate.
  * Its shipped certificate has expired, and without keep-alive every SDK request opens a connection.
+ * Queries are scoped to the partition key of the request, as in Cosmos DB (the library scans the
+ * whole container): see embedded-cosmos-partitions.ts.
  */
 export const startEmbeddedCosmos = async (options: EmbeddedCosmosOptions = {}): Promise<EmbeddedCosmos> => {
   const host = options.host ?? '127.0.0.1';
   const certificate = options.certificate ?? (await generateCertificate());
   const server: Server = createHttpsServer({ cert: certificate.cert, key: certificate.key, keepAlive: true });
+  scopeRequestsToPartitions(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
