@@ -360,6 +360,66 @@ describe('gold publish (CLI against the embedded Cosmos server)', () => {
     expect(await store.countSnapshot('profiles', v3)).toBe(40);
   });
 
+  it('marks a pruned snapshot PRUNING before deleting it; an interrupted prune blocks its publish and the next prune finishes it', async () => {
+    const { env, database, seed, manifest, manifests, store } = freshStore();
+    const v1Input = await writeJsonl(file('pruning-v1.jsonl'), profileRecords(250, 'v1'));
+    const v1 = await seed(v1Input);
+    const v2 = await seed(await writeJsonl(file('pruning-v2.jsonl'), profileRecords(20, 'v2')));
+    const v3 = await seed(await writeJsonl(file('pruning-v3.jsonl'), profileRecords(20, 'v3')));
+    // A prune whose store takes the first batch of deletes (100 documents), then rejects them.
+    const stateOfV1 = async () =>
+      (await manifest()).snapshots.find((entry) => entry.snapshotId === v1)?.state;
+    const statesDuringDeletes: unknown[] = [];
+    const failing = new GoldStoreRepository(database);
+    let deleteCalls = 0;
+    failing.deleteDocuments = async (dataset, refs) => {
+      statesDuringDeletes.push(await stateOfV1());
+      deleteCalls += 1;
+      if (deleteCalls === 1) return store.deleteDocuments(dataset, refs);
+      return refs.map((ref) => ({ ...ref, statusCode: 403 }));
+    };
+    const interrupted = new GoldPublisher({
+      store: failing,
+      manifests,
+      reporter: { info: () => undefined, warn: () => undefined, badRecord: () => undefined },
+    });
+
+    await expect(interrupted.prune({ dataset: 'profiles', graceHours: 24, concurrency: 1 })).rejects.toThrow(
+      /delete snapshot \S+ in profiles: 100 documents failed, e\.g\. \S+ with HTTP 403/,
+    );
+
+    expect(statesDuringDeletes).toEqual(['PRUNING', 'PRUNING']);
+    expect(await store.countSnapshot('profiles', v1)).toBe(150);
+    expect((await manifest()).snapshots.map((entry) => [entry.snapshotId, entry.state])).toEqual([
+      [v1, 'PRUNING'],
+      [v2, 'COMPLETE'],
+      [v3, 'COMPLETE'],
+    ]);
+    const status = await runCli(['status'], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`  PRUNING ${v1}: being deleted, not readable (250 documents)`);
+
+    // The same input targets the same snapshot: refused until the prune is finished.
+    const publish = await runCli(['publish', '--dataset', 'profiles', '--input', v1Input], env);
+    expect(publish.code).toBe(1);
+    expect(publish.stderr).toBe(
+      `gold publish: profiles: snapshot ${v1} is being pruned (PRUNING); finish the prune first (npm run gold -- prune --dataset profiles), then run the publish again; nothing was written\n`,
+    );
+    expect(await store.countSnapshot('profiles', v1)).toBe(150);
+
+    const prune = await runCli(['prune', '--dataset', 'profiles'], env);
+
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toContain(
+      `profiles: finished pruning snapshot ${v1}, left PRUNING by an interrupted prune (150 documents deleted)`,
+    );
+    expect(await store.countSnapshot('profiles', v1)).toBe(0);
+    expect((await manifest()).snapshots.map((entry) => [entry.snapshotId, entry.state])).toEqual([
+      [v2, 'COMPLETE'],
+      [v3, 'COMPLETE'],
+    ]);
+  });
+
   it('publishes with --max-bad when the bad records are within the limit, still reporting each', async () => {
     const { env, manifest, manifests, store, readProfile, countOthers } = freshStore();
     const lines: unknown[] = profileRecords(150);

@@ -164,7 +164,7 @@ describe('status report', () => {
     expect(formatAge(2 * 86_400 + 4 * 3600 + 60)).toBe('2d 4h');
   });
 
-  it('lists every dataset, never published ones too, with WRITING snapshots below', () => {
+  it('lists every dataset, never published ones too, with WRITING and PRUNING snapshots below', () => {
     const base = {
       published: false,
       activeSnapshotId: null,
@@ -174,6 +174,7 @@ describe('status report', () => {
       documentCount: null,
       modelVersion: null,
       writing: [],
+      pruning: [],
       snapshots: [],
     };
     const statuses: DatasetStatus[] = [
@@ -191,6 +192,7 @@ describe('status report', () => {
         writing: [
           { snapshotId: 'g3', startedAt: '2024-05-01T13:00:00.000Z', ageSeconds: 720, documentCount: 5 },
         ],
+        pruning: [{ snapshotId: 'g0', documentCount: 90000 }],
       },
     ];
     expect(formatStatus(statuses).split('\n')).toEqual([
@@ -198,6 +200,7 @@ describe('status report', () => {
       'catalog   (never published)  -         -                         -       -          -',
       'profiles  g2                 g1        2024-05-01T10:00:00.000Z  3h 12m  100000     recs-7',
       '  WRITING g3: started 2024-05-01T13:00:00.000Z (12m ago), 5 documents expected',
+      '  PRUNING g0: being deleted, not readable (90000 documents); if no prune is running, finish it with `npm run gold -- prune`',
     ]);
   });
 });

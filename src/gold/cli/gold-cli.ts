@@ -23,13 +23,15 @@ Commands:
       manifest write. Bad records are printed as file:line: reason; with more than --max-bad
       (default 0) nothing is written. --concurrency bulk calls in flight (default 4).
   status [--json]
-      Active and previous snapshot, age, document count and unfinished (WRITING) snapshots of
-      every dataset.
+      Active and previous snapshot, age, document count, unfinished (WRITING) snapshots and
+      snapshots being deleted (PRUNING) of every dataset.
   rollback --dataset <name>
       Make the previous snapshot active again.
   prune [--dataset <name>] [--grace-hours N] [--concurrency N]
       Delete the documents of every snapshot other than the active and previous ones (WRITING
-      snapshots only when older than --grace-hours, default 24).
+      snapshots only when older than --grace-hours, default 24). Snapshots are marked PRUNING
+      in the manifest before any document is deleted; ones an interrupted prune left PRUNING are
+      always finished.
   sample ...
       Build the sample gold (see \`npm run gold -- sample --help\`).
 

@@ -22,7 +22,10 @@ const pad = (rows: string[][]): string[] => {
   );
 };
 
-/** The `status` table: one row per dataset, then its WRITING snapshots indented below it. */
+/**
+ * The `status` table: one row per dataset, then its WRITING and PRUNING snapshots indented below
+ * it.
+ */
 export const formatStatus = (statuses: readonly DatasetStatus[]): string => {
   const header = ['DATASET', 'ACTIVE', 'PREVIOUS', 'COMPLETED AT', 'AGE', 'DOCUMENTS', 'MODEL'];
   const rows = statuses.map((status) =>
@@ -45,6 +48,11 @@ export const formatStatus = (statuses: readonly DatasetStatus[]): string => {
     for (const writing of status.writing) {
       out.push(
         `  WRITING ${writing.snapshotId}: started ${writing.startedAt} (${formatAge(writing.ageSeconds)} ago), ${writing.documentCount} documents expected`,
+      );
+    }
+    for (const pruning of status.pruning) {
+      out.push(
+        `  PRUNING ${pruning.snapshotId}: being deleted, not readable (${pruning.documentCount} documents); if no prune is running, finish it with \`npm run gold -- prune\``,
       );
     }
   });

@@ -2,7 +2,13 @@ import { z } from 'zod';
 
 import { GOLD_SCHEMA_VERSION, goldId, isoDateTime } from './common.schema.js';
 
-export const snapshotStates = ['WRITING', 'COMPLETE'] as const;
+/**
+ * - `WRITING`: a publish is loading the snapshot's documents; not readable.
+ * - `COMPLETE`: every document is in; the only state a reader may page through.
+ * - `PRUNING`: set before any document is deleted; never readable again. The entry is removed once
+ *   every document is gone (an interrupted prune leaves it `PRUNING` and the next prune finishes it).
+ */
+export const snapshotStates = ['WRITING', 'COMPLETE', 'PRUNING'] as const;
 
 export const snapshotEntry = z.strictObject({
   snapshotId: goldId,
@@ -27,7 +33,10 @@ export const manifestDocument = z.strictObject({
   completedAt: isoDateTime.nullable(),
   documentCount: z.number().int().min(0).nullable(),
   modelVersion: z.string().max(200).nullable(),
-  /** Every snapshot with documents in the store, oldest first (pruned ones are removed). */
+  /**
+   * Every snapshot with documents in the store, oldest first. A prune marks its snapshots `PRUNING`
+   * before deleting any document and removes them from this list once their documents are gone.
+   */
   snapshots: z.array(snapshotEntry),
 });
 

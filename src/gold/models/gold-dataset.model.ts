@@ -13,7 +13,10 @@ export class GoldSnapshot {
   @Field()
   snapshotId!: string;
 
-  @Field({ description: 'WRITING while a publish is loading it, COMPLETE once every document is in.' })
+  @Field({
+    description:
+      'WRITING while a publish is loading it, COMPLETE once every document is in, PRUNING once a prune has started deleting it (never readable again; the snapshot is removed when its documents are gone).',
+  })
   state!: string;
 
   @Field(() => GraphQLISODateTime)

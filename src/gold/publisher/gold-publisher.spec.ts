@@ -312,3 +312,196 @@ describe('GoldPublisher.publish against a misbehaving store', () => {
     expect(store.bulkCalls).toBe(0);
   });
 });
+
+describe('GoldPublisher.prune and the PRUNING state', () => {
+  /** Publishes the same input under each id in turn: the last is active, the one before previous. */
+  const publishAll = async (publisher: GoldPublisher, snapshotIds: readonly string[]): Promise<void> => {
+    for (const snapshotId of snapshotIds)
+      await publisher.publish({ ...options, inputs: [input], snapshotId });
+  };
+  const statesOf = (manifests: FakeManifests) =>
+    manifests.stored.get('popular')?.manifest.snapshots.map((entry) => [entry.snapshotId, entry.state]);
+  const prune = { dataset: 'popular', graceHours: 24, concurrency: 1 } as const;
+
+  it('marks every candidate PRUNING in one manifest write before deleting any document', async () => {
+    const { store, manifests, messages, publisher } = setup();
+    await publishAll(publisher, ['first', 'second', 'third', 'fourth']);
+    // What a reader checking the manifest after a query would see while the documents go.
+    const seenDuringDeletes: unknown[] = [];
+    const deleteDocuments = store.deleteDocuments.bind(store);
+    store.deleteDocuments = (dataset, refs) => {
+      seenDuringDeletes.push(statesOf(manifests));
+      return deleteDocuments(dataset, refs);
+    };
+
+    const [result] = await publisher.prune(prune);
+
+    expect(seenDuringDeletes.length).toBeGreaterThan(0);
+    // From the very first delete on, both pruned snapshots are listed, as PRUNING, never COMPLETE.
+    expect(seenDuringDeletes[0]).toEqual([
+      ['first', 'PRUNING'],
+      ['second', 'PRUNING'],
+      ['third', 'COMPLETE'],
+      ['fourth', 'COMPLETE'],
+    ]);
+    expect(new Set(seenDuringDeletes.map((states) => JSON.stringify(states)))).toEqual(
+      new Set([JSON.stringify(seenDuringDeletes[0])]),
+    );
+    expect(messages).toContain('popular: marked first, second PRUNING');
+    expect(messages).toContain('popular: pruned COMPLETE snapshot first (250 documents deleted)');
+    expect(result).toEqual({
+      dataset: 'popular',
+      pruned: [
+        { snapshotId: 'first', state: 'COMPLETE', documentsDeleted: 250 },
+        { snapshotId: 'second', state: 'COMPLETE', documentsDeleted: 250 },
+      ],
+      keptWriting: [],
+    });
+    expect(statesOf(manifests)).toEqual([
+      ['third', 'COMPLETE'],
+      ['fourth', 'COMPLETE'],
+    ]);
+    expect(await store.countSnapshot('popular', 'first')).toBe(0);
+    expect(await store.countSnapshot('popular', 'second')).toBe(0);
+    expect(await store.countSnapshot('popular', 'third')).toBe(250);
+  });
+
+  it('leaves a prune interrupted after the mark PRUNING, refuses to publish that snapshot, and finishes it on the next prune', async () => {
+    const { store, manifests, messages, publisher } = setup();
+    await publishAll(publisher, ['first', 'second', 'third']);
+    // The first batch of deletes goes through, then the store rejects them for good.
+    const deleteDocuments = store.deleteDocuments.bind(store);
+    let deleteCalls = 0;
+    store.deleteDocuments = (dataset, refs) => {
+      deleteCalls += 1;
+      if (deleteCalls === 1) return deleteDocuments(dataset, refs);
+      return Promise.resolve(refs.map((ref) => ({ ...ref, statusCode: 403 })));
+    };
+
+    await expect(publisher.prune(prune)).rejects.toThrow(
+      /delete snapshot first in popular: 100 documents failed, e.g. \S+ with HTTP 403/,
+    );
+
+    // Half deleted, still listed, but as PRUNING: no reader takes it for a complete snapshot.
+    expect(await store.countSnapshot('popular', 'first')).toBe(150);
+    expect(statesOf(manifests)).toEqual([
+      ['first', 'PRUNING'],
+      ['second', 'COMPLETE'],
+      ['third', 'COMPLETE'],
+    ]);
+    const [, , popular] = await publisher.status();
+    expect(popular?.pruning).toEqual([{ snapshotId: 'first', documentCount: 250 }]);
+
+    // Publishing that snapshot id again is refused until the prune is finished.
+    const bulkCalls = store.bulkCalls;
+    await expect(publisher.publish({ ...options, inputs: [input], snapshotId: 'first' })).rejects.toThrow(
+      new GoldRefusedError(
+        'popular: snapshot first is being pruned (PRUNING); finish the prune first (npm run gold -- prune --dataset popular), then run the publish again; nothing was written',
+      ),
+    );
+    expect(store.bulkCalls).toBe(bulkCalls);
+    expect(statesOf(manifests)?.[0]).toEqual(['first', 'PRUNING']);
+
+    // The next prune finishes it whatever the grace period, and removes the entry.
+    store.deleteDocuments = deleteDocuments;
+    const [result] = await publisher.prune({ ...prune, graceHours: 1000 });
+
+    expect(result?.pruned).toEqual([{ snapshotId: 'first', state: 'PRUNING', documentsDeleted: 150 }]);
+    expect(messages).toContain(
+      'popular: finished pruning snapshot first, left PRUNING by an interrupted prune (150 documents deleted)',
+    );
+    expect(await store.countSnapshot('popular', 'first')).toBe(0);
+    expect(statesOf(manifests)).toEqual([
+      ['second', 'COMPLETE'],
+      ['third', 'COMPLETE'],
+    ]);
+
+    // Once the entry is gone, the same publish starts the snapshot anew.
+    const again = await publisher.publish({ ...options, inputs: [input], snapshotId: 'first' });
+    expect(again).toMatchObject({ outcome: 'published', snapshotId: 'first', previousSnapshotId: 'third' });
+    expect(messages).toContain('popular: registered snapshot first as WRITING');
+    expect(await store.countSnapshot('popular', 'first')).toBe(250);
+  });
+
+  it('refuses to roll back to a PRUNING snapshot, and prune never touches the previous one', async () => {
+    const { store, manifests, publisher } = setup();
+    await publishAll(publisher, ['first', 'second', 'third']);
+    // Cannot happen through the publisher; a hand edit (or a bug) marks the previous one PRUNING.
+    const stored = manifests.stored.get('popular') as VersionedManifest;
+    manifests.put({
+      ...stored.manifest,
+      snapshots: stored.manifest.snapshots.map((entry) =>
+        entry.snapshotId === 'second' ? { ...entry, state: 'PRUNING' } : entry,
+      ),
+    });
+    const before = structuredClone(manifests.stored.get('popular'));
+
+    await expect(publisher.rollback('popular')).rejects.toThrow(
+      new GoldRefusedError(
+        'popular: previous snapshot second is being pruned (PRUNING) and cannot be rolled back to; nothing was changed',
+      ),
+    );
+    expect(manifests.stored.get('popular')).toEqual(before);
+
+    const [result] = await publisher.prune(prune);
+    expect(result?.pruned.map((entry) => entry.snapshotId)).toEqual(['first']);
+    expect(await store.countSnapshot('popular', 'second')).toBe(250);
+    expect(manifests.stored.get('popular')?.manifest).toMatchObject({
+      activeSnapshotId: 'third',
+      previousSnapshotId: 'second',
+    });
+  });
+
+  it('does not activate a snapshot a prune marked PRUNING while it was being written', async () => {
+    const { store, manifests, publisher } = setup();
+    await publishAll(publisher, ['first', 'second', 'third']);
+    // Re-publishing the complete but inactive `first`; a prune marks it just after the count.
+    const countSnapshot = store.countSnapshot.bind(store);
+    store.countSnapshot = async (dataset, snapshotId) => {
+      const count = await countSnapshot(dataset, snapshotId);
+      const latest = manifests.stored.get('popular') as VersionedManifest;
+      manifests.put({
+        ...latest.manifest,
+        snapshots: latest.manifest.snapshots.map((entry) =>
+          entry.snapshotId === 'first' ? { ...entry, state: 'PRUNING' } : entry,
+        ),
+      });
+      return count;
+    };
+
+    await expect(publisher.publish({ ...options, inputs: [input], snapshotId: 'first' })).rejects.toThrow(
+      /activate snapshot first: a prune started deleting it while publishing; not activating/,
+    );
+    expect(manifests.stored.get('popular')?.manifest.activeSnapshotId).toBe('third');
+    expect(statesOf(manifests)?.[0]).toEqual(['first', 'PRUNING']);
+  });
+
+  it('keeps a candidate that became active between the read and the mark', async () => {
+    const { store, manifests, messages, publisher } = setup();
+    await publishAll(publisher, ['first', 'second', 'third']);
+    // Just before the mark is written, another publish makes `first` active again.
+    manifests.beforeReplace = () => {
+      const stored = manifests.stored.get('popular') as VersionedManifest;
+      manifests.put({ ...stored.manifest, activeSnapshotId: 'first', previousSnapshotId: 'third' });
+    };
+    let deletes = 0;
+    store.deleteDocuments = () => {
+      deletes += 1;
+      return Promise.resolve([]);
+    };
+
+    const [result] = await publisher.prune(prune);
+
+    expect(messages).toContain(
+      'warn: popular: the manifest changed during mark snapshots of popular PRUNING; retrying',
+    );
+    expect(messages).toContain('popular: nothing to prune (the manifest changed meanwhile)');
+    expect(result?.pruned).toEqual([]);
+    expect(deletes).toBe(0);
+    expect(statesOf(manifests)).toEqual([
+      ['first', 'COMPLETE'],
+      ['second', 'COMPLETE'],
+      ['third', 'COMPLETE'],
+    ]);
+  });
+});

@@ -68,6 +68,12 @@ export interface WritingSnapshotStatus {
   documentCount: number;
 }
 
+/** A snapshot a prune has started deleting (or an interrupted prune left behind). */
+export interface PruningSnapshotStatus {
+  snapshotId: string;
+  documentCount: number;
+}
+
 export interface DatasetStatus {
   dataset: GoldDatasetName;
   published: boolean;
@@ -79,6 +85,7 @@ export interface DatasetStatus {
   documentCount: number | null;
   modelVersion: string | null;
   writing: WritingSnapshotStatus[];
+  pruning: PruningSnapshotStatus[];
   snapshots: SnapshotEntry[];
 }
 
@@ -93,13 +100,17 @@ export interface RollbackResult {
 export interface PruneOptions {
   /** One dataset, or all of them. */
   dataset?: GoldDatasetName;
-  /** WRITING snapshots younger than this are left alone (a publish may still be running). */
+  /**
+   * WRITING snapshots younger than this are left alone (a publish may still be running). PRUNING
+   * ones (left by an interrupted prune) are always finished.
+   */
   graceHours: number;
   concurrency: number;
 }
 
 export interface PruneResult {
   dataset: GoldDatasetName;
+  /** `state` is the one the snapshot had before this prune marked it PRUNING. */
   pruned: { snapshotId: string; state: SnapshotEntry['state']; documentsDeleted: number }[];
   /** WRITING snapshots kept because they are within the grace period. */
   keptWriting: string[];
@@ -272,10 +283,19 @@ export class GoldPublisher {
           `the active snapshot of ${dataset} changed from ${baseActive ?? 'none'} to ${manifest.activeSnapshotId ?? 'none'} while publishing; not activating — run the publish again to activate it`,
         );
       }
-      if (!manifest.snapshots.some((entry) => entry.snapshotId === snapshotId)) {
+      const entry = manifest.snapshots.find((candidate) => candidate.snapshotId === snapshotId);
+      if (entry === undefined) {
         throw new GoldStoreStateError(
           `activate snapshot ${snapshotId}`,
           `it was removed from the manifest of ${dataset} while publishing (pruned?); run the publish again`,
+        );
+      }
+      // A prune marked it while we were writing and may be deleting its documents right now (the
+      // count above can be stale): never activate it.
+      if (entry.state === 'PRUNING') {
+        throw new GoldStoreStateError(
+          `activate snapshot ${snapshotId}`,
+          `a prune started deleting it while publishing; not activating — finish the prune (npm run gold -- prune --dataset ${dataset}), then run the publish again`,
         );
       }
       return {
@@ -347,14 +367,26 @@ export class GoldPublisher {
       return { ...manifest, snapshots: [...manifest.snapshots, entry] };
     });
     const found = existing;
-    if (found === undefined) {
-      this.reporter.info(`${dataset}: registered snapshot ${snapshotId} as WRITING`);
-    } else if (found.state === 'WRITING') {
-      this.reporter.info(`${dataset}: resuming snapshot ${snapshotId} (WRITING since ${found.startedAt})`);
-    } else {
-      this.reporter.info(
-        `${dataset}: snapshot ${snapshotId} is complete but not active; rewriting and activating it`,
-      );
+    switch (found?.state) {
+      case undefined:
+        this.reporter.info(`${dataset}: registered snapshot ${snapshotId} as WRITING`);
+        break;
+      case 'WRITING':
+        this.reporter.info(`${dataset}: resuming snapshot ${snapshotId} (WRITING since ${found.startedAt})`);
+        break;
+      case 'COMPLETE':
+        this.reporter.info(
+          `${dataset}: snapshot ${snapshotId} is complete but not active; rewriting and activating it`,
+        );
+        break;
+      case 'PRUNING':
+        // Refused rather than taken over: a prune may still be deleting its documents, and one
+        // that was interrupted would resume deleting them (PRUNING entries get no grace period),
+        // so writing under this id now could lose documents after they were counted. The prune
+        // removes the entry once the documents are gone; then the same publish starts it anew.
+        throw new GoldRefusedError(
+          `${dataset}: snapshot ${snapshotId} is being pruned (PRUNING); finish the prune first (npm run gold -- prune --dataset ${dataset}), then run the publish again; nothing was written`,
+        );
     }
     return baseActive;
   }
@@ -532,6 +564,7 @@ export class GoldPublisher {
           documentCount: null,
           modelVersion: null,
           writing: [],
+          pruning: [],
           snapshots: [],
         };
       }
@@ -552,6 +585,9 @@ export class GoldPublisher {
             ageSeconds: ageOf(entry.startedAt),
             documentCount: entry.documentCount,
           })),
+        pruning: manifest.snapshots
+          .filter((entry) => entry.state === 'PRUNING')
+          .map((entry) => ({ snapshotId: entry.snapshotId, documentCount: entry.documentCount })),
         snapshots: manifest.snapshots,
       };
     });
@@ -573,6 +609,13 @@ export class GoldPublisher {
         );
       }
       const previous = manifest.snapshots.find((entry) => entry.snapshotId === manifest.previousSnapshotId);
+      if (previous?.state === 'PRUNING') {
+        // Cannot happen through the publisher (prune never marks the previous snapshot), but its
+        // documents may be half deleted: never make it active.
+        throw new GoldRefusedError(
+          `${dataset}: previous snapshot ${previous.snapshotId} is being pruned (PRUNING) and cannot be rolled back to; nothing was changed`,
+        );
+      }
       if (previous?.state !== 'COMPLETE') {
         throw new GoldRefusedError(
           `${dataset}: previous snapshot ${manifest.previousSnapshotId} is not listed as COMPLETE in the manifest; nothing was changed`,
@@ -632,6 +675,14 @@ export class GoldPublisher {
     return results;
   }
 
+  /**
+   * Three steps, so that a reader that checks "is my snapshot still listed as COMPLETE?" after a
+   * query never takes a half-deleted snapshot for a whole one:
+   * 1. one conditional manifest write marks every candidate PRUNING (never readable again);
+   * 2. their documents are deleted;
+   * 3. one conditional manifest write removes their entries.
+   * A prune interrupted after step 1 leaves the entries PRUNING; the next prune finishes them.
+   */
   private async pruneDataset(dataset: GoldDatasetName, options: PruneOptions): Promise<PruneResult> {
     const result: PruneResult = { dataset, pruned: [], keptWriting: [] };
     const current = await withRetry(this.retry, () => this.manifests.get(dataset));
@@ -643,35 +694,78 @@ export class GoldPublisher {
     const now = this.now().getTime();
     const graceMs = options.graceHours * 3_600_000;
     const kept = new Set([manifest.activeSnapshotId, manifest.previousSnapshotId]);
-    const candidates = manifest.snapshots.filter((entry) => {
-      if (kept.has(entry.snapshotId)) return false;
-      if (entry.state === 'COMPLETE') return true;
-      if (now - Date.parse(entry.startedAt) >= graceMs) return true;
-      result.keptWriting.push(entry.snapshotId);
-      this.reporter.info(
-        `${dataset}: keeping WRITING snapshot ${entry.snapshotId} (started ${entry.startedAt}, within the ${options.graceHours} h grace period)`,
-      );
-      return false;
-    });
-    if (candidates.length === 0) {
+    const candidateIds = new Set<string>();
+    for (const entry of manifest.snapshots) {
+      if (kept.has(entry.snapshotId)) continue;
+      switch (entry.state) {
+        case 'COMPLETE':
+        case 'PRUNING': // an interrupted prune: finish it, no grace period
+          candidateIds.add(entry.snapshotId);
+          break;
+        case 'WRITING':
+          if (now - Date.parse(entry.startedAt) >= graceMs) {
+            candidateIds.add(entry.snapshotId);
+          } else {
+            result.keptWriting.push(entry.snapshotId);
+            this.reporter.info(
+              `${dataset}: keeping WRITING snapshot ${entry.snapshotId} (started ${entry.startedAt}, within the ${options.graceHours} h grace period)`,
+            );
+          }
+          break;
+      }
+    }
+    if (candidateIds.size === 0) {
       this.reporter.info(`${dataset}: nothing to prune`);
       return result;
     }
 
-    for (const entry of candidates) {
+    // Step 1. Decided again on the latest manifest: a snapshot that became active or previous
+    // meanwhile (a publish activated it) is kept, one that is gone is skipped.
+    let marked: SnapshotEntry[] = [];
+    await this.updateManifest(dataset, `mark snapshots of ${dataset} PRUNING`, (latest) => {
+      if (latest === null) {
+        marked = [];
+        return null;
+      }
+      const stillKept = new Set([latest.manifest.activeSnapshotId, latest.manifest.previousSnapshotId]);
+      marked = latest.manifest.snapshots.filter(
+        (entry) => candidateIds.has(entry.snapshotId) && !stillKept.has(entry.snapshotId),
+      );
+      if (marked.every((entry) => entry.state === 'PRUNING')) return null;
+      const markedIds = new Set(marked.map((entry) => entry.snapshotId));
+      return {
+        ...latest.manifest,
+        snapshots: latest.manifest.snapshots.map((entry) =>
+          markedIds.has(entry.snapshotId) ? { ...entry, state: 'PRUNING' } : entry,
+        ),
+      };
+    });
+    if (marked.length === 0) {
+      this.reporter.info(`${dataset}: nothing to prune (the manifest changed meanwhile)`);
+      return result;
+    }
+    this.reporter.info(`${dataset}: marked ${marked.map((entry) => entry.snapshotId).join(', ')} PRUNING`);
+
+    // Step 2.
+    for (const entry of marked) {
       const deleted = await this.deleteSnapshotDocuments(dataset, entry.snapshotId, options.concurrency);
       result.pruned.push({ snapshotId: entry.snapshotId, state: entry.state, documentsDeleted: deleted });
       this.reporter.info(
-        `${dataset}: pruned ${entry.state} snapshot ${entry.snapshotId} (${plural(deleted, 'document')} deleted)`,
+        entry.state === 'PRUNING'
+          ? `${dataset}: finished pruning snapshot ${entry.snapshotId}, left PRUNING by an interrupted prune (${plural(deleted, 'document')} deleted)`
+          : `${dataset}: pruned ${entry.state} snapshot ${entry.snapshotId} (${plural(deleted, 'document')} deleted)`,
       );
     }
 
+    // Step 3. Only entries still PRUNING go (nothing moves a snapshot out of PRUNING; the check
+    // guards against hand edits), and never the active or previous one.
     const prunedIds = new Set(result.pruned.map((entry) => entry.snapshotId));
     await this.updateManifest(dataset, `prune ${dataset}`, (latest) => {
       if (latest === null) return null;
       const stillKept = new Set([latest.manifest.activeSnapshotId, latest.manifest.previousSnapshotId]);
       const snapshots = latest.manifest.snapshots.filter(
-        (entry) => !prunedIds.has(entry.snapshotId) || stillKept.has(entry.snapshotId),
+        (entry) =>
+          !prunedIds.has(entry.snapshotId) || entry.state !== 'PRUNING' || stillKept.has(entry.snapshotId),
       );
       if (snapshots.length === latest.manifest.snapshots.length) return null;
       return { ...latest.manifest, snapshots };
