@@ -4,6 +4,7 @@ import { CatalogModule } from './catalog/catalog.module.js';
 import { GoldModule } from './gold/gold.module.js';
 import { HealthModule } from './health/health.module.js';
 import { RecommendationsModule } from './recommendations/recommendations.module.js';
+import { SegmentsModule } from './segments/segments.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CacheModule } from './modules/cache/cache.module.js';
 import type { AppConfig } from './modules/config/app-config.js';
@@ -31,6 +32,7 @@ export class AppModule {
         GoldModule,
         CatalogModule,
         RecommendationsModule,
+        SegmentsModule,
         HealthModule,
       ],
     };

@@ -132,6 +132,7 @@ const deviceToken = await issuer.sign({
   country: account.country,
 });
 const opsToken = await issuer.sign({ sub: 'demo-ops', roles: ['ops'] });
+const marketingToken = await issuer.sign({ sub: 'demo-marketing', roles: ['marketing'] });
 
 say(`
 Flick API ready at ${url}/graphql after ${seconds()} s.
@@ -145,6 +146,14 @@ curl -s ${url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: appli
 The home page of profile ${account.profileIds[0]}:
 curl -s ${url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
   -d '{"query":"{ home(profileId: \\"${account.profileIds[0]}\\", device: TV, rows: 4, titlesPerRow: 5) { rows { kind heading titles { name } } meta { source degraded reasons dataAgeSeconds } } }"}'
+
+A marketing token: the segments, then the first consented members of one (pass endCursor as "after" for the next page):
+export MARKETING_TOKEN=${marketingToken}
+
+curl -s ${url}/graphql -H "authorization: Bearer $MARKETING_TOKEN" -H 'content-type: application/json' \\
+  -d '{"query":"{ segments { edges { node { id name size reachableSize } } } }"}'
+curl -s ${url}/graphql -H "authorization: Bearer $MARKETING_TOKEN" -H 'content-type: application/json' \\
+  -d '{"query":"{ segment(id: \\"new-members\\") { name reachableSize members(first: 5) { edges { node { profileId accountId country language } } pageInfo { hasNextPage endCursor } } } }"}'
 
 An ops token (goldDatasets):
 export OPS_TOKEN=${opsToken}

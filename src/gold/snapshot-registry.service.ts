@@ -46,6 +46,20 @@ export class SnapshotRegistry implements OnModuleInit, OnApplicationShutdown {
     return this.active.get(dataset);
   }
 
+  /**
+   * Whether the documents of `snapshotId` may still be read: listed as COMPLETE in the dataset's
+   * manifest as it is now (one point read, not the periodic copy). A snapshot being pruned or gone
+   * is not. Throws the store's error when the manifest cannot be read.
+   */
+  async isReadable(dataset: GoldDatasetName, snapshotId: string): Promise<boolean> {
+    const current = await this.manifests.get(dataset);
+    return (
+      current?.manifest.snapshots.some(
+        (entry) => entry.snapshotId === snapshotId && entry.state === 'COMPLETE',
+      ) ?? false
+    );
+  }
+
   /** Milliseconds since the manifests were last read successfully, undefined if never. */
   staleness(now = Date.now()): number | undefined {
     return this.lastSuccessAt === undefined ? undefined : now - this.lastSuccessAt;

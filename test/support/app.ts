@@ -32,6 +32,8 @@ export const startTestApp = async (env: Record<string, string>): Promise<TestApp
     GOLD_MANIFEST_REFRESH_MS: '200',
     // Load-shaped tests send far more than a device would; rate limits have their own tests.
     RATE_LIMIT_DEVICE_PER_MINUTE: '1000000',
+    RATE_LIMIT_MARKETING_PER_MINUTE: '1000000',
+    RATE_LIMIT_PARTNER_PER_MINUTE: '1000000',
     RATE_LIMIT_OPS_PER_MINUTE: '1000000',
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
     ...env,

@@ -8,7 +8,7 @@ export class PageInfo {
 
   @Field(() => String, {
     nullable: true,
-    description: 'Pass as `after` to get the next page; null on an empty page.',
+    description: 'Pass as `after` to get the next page; null when there is nothing to resume from.',
   })
   endCursor!: string | null;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import type { z } from 'zod';
@@ -101,6 +102,14 @@ export interface EdgeConfig {
   catalogCache: { maxAgeSeconds: number; sharedMaxAgeSeconds: number };
 }
 
+/** The marketing API's segments. */
+export interface SegmentsConfig {
+  /** HMAC secret of paging cursors. */
+  cursorSecret: string;
+  /** True when no secret was configured and this process made its own. */
+  cursorSecretGenerated: boolean;
+}
+
 export interface AppConfig {
   env: Env['NODE_ENV'];
   production: boolean;
@@ -114,6 +123,7 @@ export interface AppConfig {
   cache: CacheConfig;
   resilience: ResilienceConfig;
   edge: EdgeConfig;
+  segments: SegmentsConfig;
 }
 
 /** Injection token of the {@link AppConfig} built at boot. */
@@ -307,6 +317,11 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
   const cosmos = toCosmosConfig(env, problems);
   const freshness = buildFreshness(env, problems);
   const cache = buildCache(env, problems);
+  if (env.NODE_ENV === 'production' && env.SEGMENT_CURSOR_SECRET === undefined) {
+    problems.push(
+      'SEGMENT_CURSOR_SECRET: is required in production (all replicas must sign paging cursors with the same secret)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: env.NODE_ENV,
@@ -326,6 +341,10 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
         maxAgeSeconds: env.CATALOG_CACHE_MAX_AGE_SECONDS,
         sharedMaxAgeSeconds: env.CATALOG_CACHE_S_MAXAGE_SECONDS,
       },
+    },
+    segments: {
+      cursorSecret: env.SEGMENT_CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
+      cursorSecretGenerated: env.SEGMENT_CURSOR_SECRET === undefined,
     },
   };
 };

@@ -255,6 +255,11 @@ export const configVariables = {
     z.guid().optional(),
     'Id of the Azure Front Door profile in front of the service (its `X-Azure-FDID`, "Front Door ID" in the portal). When set, every request without that header value is refused with 403 and the client address is taken from `X-Azure-ClientIP` (else `X-Forwarded-For`); unset (local runs), requests are accepted from anywhere and the client address is the socket\'s.',
   ),
+  SEGMENT_CURSOR_SECRET: variable(
+    z.string().min(32, 'must be at least 32 characters').optional(),
+    'Secret that signs the paging cursors of the marketing API (HMAC-SHA256), at least 32 characters. Every replica needs the same one; changing it invalidates the cursors of jobs in flight. Required in production; elsewhere, when unset, each process makes a random one (its cursors then work on that process only).',
+    true,
+  ),
   CATALOG_CACHE_MAX_AGE_SECONDS: variable(
     int(0, 86_400).default(60),
     'How long a device may reuse a catalogue answer fetched with GET (`Cache-Control: max-age`).',
