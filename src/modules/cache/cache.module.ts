@@ -3,15 +3,17 @@ import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Counters } from '../telemetry/counters.service.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
+import { DistributedLock } from './distributed-lock.js';
 import { PlaybackProgressStore } from './playback-progress.store.js';
 import { RateLimiter } from './rate-limiter.js';
 import { createRedisGateway, RedisGateway } from './redis-gateway.js';
 import { TwoLevelCache } from './two-level-cache.js';
 
 /**
- * The two-level cache (L1 in process, L2 in Redis), the playback-progress store and the request
- * rate limiter. Redis is standalone, a cluster, or absent (`config.cache.redis`); the connection
- * is opened at start, re-opened in the background after an outage and closed at shutdown.
+ * The two-level cache (L1 in process, L2 in Redis), the playback-progress store, the request
+ * rate limiter and the distributed lock. Redis is standalone, a cluster, or absent
+ * (`config.cache.redis`); the connection is opened at start, re-opened in the background after an
+ * outage and closed at shutdown.
  */
 @Global()
 @Module({
@@ -25,7 +27,8 @@ import { TwoLevelCache } from './two-level-cache.js';
     TwoLevelCache,
     PlaybackProgressStore,
     RateLimiter,
+    DistributedLock,
   ],
-  exports: [TwoLevelCache, PlaybackProgressStore, RateLimiter],
+  exports: [TwoLevelCache, PlaybackProgressStore, RateLimiter, DistributedLock],
 })
 export class CacheModule {}
