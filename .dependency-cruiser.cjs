@@ -15,6 +15,13 @@ module.exports = {
       to: { path: 'node_modules/ioredis/' },
     },
     {
+      name: 'blob-sdk-only-in-export-blob-store',
+      comment: 'Only the export blob store talks to Blob storage (src/dev and the tests may too).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/partner-exports/export-blob\\.store\\.ts$', '^src/dev/'] },
+      to: { path: 'node_modules/@azure/storage-blob/' },
+    },
+    {
       name: 'dev-tools-stay-out-of-the-service',
       comment: 'src/dev (embedded servers, demo, token tool) is never imported by the service.',
       severity: 'error',

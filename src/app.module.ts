@@ -4,12 +4,14 @@ import { CatalogModule } from './catalog/catalog.module.js';
 import { GoldModule } from './gold/gold.module.js';
 import { HealthModule } from './health/health.module.js';
 import { RecommendationsModule } from './recommendations/recommendations.module.js';
+import { PartnerExportsModule } from './partner-exports/partner-exports.module.js';
 import { SegmentsModule } from './segments/segments.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CacheModule } from './modules/cache/cache.module.js';
 import type { AppConfig } from './modules/config/app-config.js';
 import { ConfigModule } from './modules/config/config.module.js';
 import { CosmosModule } from './modules/cosmos/cosmos.module.js';
+import { CursorsModule } from './modules/cursors/cursors.module.js';
 import { GraphQLSetupModule } from './modules/graphql/graphql-setup.module.js';
 import { LimitsModule } from './modules/limits/limits.module.js';
 import { ResilienceModule } from './modules/resilience/resilience.module.js';
@@ -24,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         TelemetryModule,
         CosmosModule,
+        CursorsModule,
         CacheModule,
         ResilienceModule,
         GraphQLSetupModule,
@@ -33,6 +36,7 @@ export class AppModule {
         CatalogModule,
         RecommendationsModule,
         SegmentsModule,
+        PartnerExportsModule,
         HealthModule,
       ],
     };

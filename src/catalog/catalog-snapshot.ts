@@ -148,6 +148,8 @@ class AvailabilityCache {
  * per-country lists; safe to share between concurrent requests.
  */
 export class CatalogSnapshot {
+  private partners: readonly string[] | undefined;
+
   private constructor(
     readonly snapshotId: string,
     private readonly byId: ReadonlyMap<string, CatalogTitle>,
@@ -271,6 +273,16 @@ export class CatalogSnapshot {
       new AvailabilityCache(ordered.length, countryWindows, Math.max(1_000_000, 10 * ordered.length)),
       stats,
     );
+  }
+
+  /** Every partner that owns a title of this snapshot, sorted (computed once). */
+  partnerIds(): readonly string[] {
+    this.partners ??= [
+      ...new Set(
+        [...this.byId.values()].flatMap((title) => (title.partnerId === null ? [] : [title.partnerId])),
+      ),
+    ].sort();
+    return this.partners;
   }
 
   get size(): number {

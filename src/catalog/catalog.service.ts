@@ -139,6 +139,11 @@ export class CatalogService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
+  /** Every partner owning a title of the current catalogue, sorted. */
+  partnerIds(): readonly string[] {
+    return this.current().partnerIds();
+  }
+
   getTitle(id: string, pin?: object): CatalogTitle | null {
     return this.current(pin).get(id);
   }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { createApp } from '../app.factory.js';
 import { ConfigError, loadConfig } from '../modules/config/app-config.js';
+import { startEmbeddedAzurite } from './embedded-azurite.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { loadSampleGold } from './sample-gold.js';
 
@@ -56,6 +57,9 @@ mkdirSync(stateDir, { recursive: true });
 const cosmos = await startCosmosProcess();
 say(`Embedded Cosmos server: ${cosmos.endpoint} (pid ${cosmos.child.pid})`);
 
+const azurite = await startEmbeddedAzurite();
+say(`Embedded blob storage (Azurite): ${azurite.blobEndpoint} (pid ${azurite.child.pid})`);
+
 const issuer = await startDevIssuer({ keyFile: join(stateDir, 'dev-issuer.json') });
 
 let config;
@@ -69,11 +73,13 @@ try {
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: issuer.audience,
     AUTH_JWKS_URL: issuer.jwksUrl,
+    EXPORTS_STORAGE_CONNECTION_STRING: azurite.connectionString,
   });
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     cosmos.child.kill();
+    await azurite.stop();
     await issuer.close();
     process.exit(1);
   }
@@ -102,9 +108,10 @@ await app.listen({ host: config.http.host, port: config.http.port });
 const url = `http://localhost:${config.http.port}`;
 
 const stop = async (signal: string) => {
-  say(`\n${signal}: stopping the API, the token issuer and the embedded Cosmos server`);
+  say(`\n${signal}: stopping the API, the token issuer, the embedded Cosmos server and Azurite`);
   await app.close();
   await issuer.close();
+  await azurite.stop();
   cosmos.child.kill('SIGTERM');
   process.exit(0);
 };
@@ -133,6 +140,13 @@ const deviceToken = await issuer.sign({
 });
 const opsToken = await issuer.sign({ sub: 'demo-ops', roles: ['ops'] });
 const marketingToken = await issuer.sign({ sub: 'demo-marketing', roles: ['marketing'] });
+const partnerToken = await issuer.sign({
+  sub: 'demo-partner-01',
+  roles: ['partner'],
+  partner_id: 'partner-01',
+});
+const lastWeek = new Date(Date.now() - 7 * 86_400_000).toISOString().slice(0, 10);
+const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
 say(`
 Flick API ready at ${url}/graphql after ${seconds()} s.
@@ -154,6 +168,17 @@ curl -s ${url}/graphql -H "authorization: Bearer $MARKETING_TOKEN" -H 'content-t
   -d '{"query":"{ segments { edges { node { id name size reachableSize } } } }"}'
 curl -s ${url}/graphql -H "authorization: Bearer $MARKETING_TOKEN" -H 'content-type: application/json' \\
   -d '{"query":"{ segment(id: \\"new-members\\") { name reachableSize members(first: 5) { edges { node { profileId accountId country language } } pageInfo { hasNextPage endCursor } } } }"}'
+
+A partner token (partner-01): request an export of last week's title performance, then follow it
+until SUCCEEDED; its Parquet files, _manifest.json and _SUCCESS are in Azurite (container "exports"):
+export PARTNER_TOKEN=${partnerToken}
+
+curl -s ${url}/graphql -H "authorization: Bearer $PARTNER_TOKEN" -H 'content-type: application/json' \\
+  -d '{"query":"mutation { requestPartnerExport(input: { dataset: TITLE_PERFORMANCE, from: \\"${lastWeek}\\", to: \\"${yesterday}\\" }) { id status } }"}'
+curl -s ${url}/graphql -H "authorization: Bearer $PARTNER_TOKEN" -H 'content-type: application/json' \\
+  -d '{"query":"{ partnerExports(first: 5) { edges { node { id from to status rowCount location files { path rows sha256 } } } } }"}'
+Azurite connection string (for Azure Storage Explorer or az storage blob list --connection-string):
+${azurite.connectionString}
 
 An ops token (goldDatasets):
 export OPS_TOKEN=${opsToken}

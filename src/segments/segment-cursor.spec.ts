@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { CursorSigner } from '../modules/cursors/cursor-signer.js';
 import { SegmentCursorCodec, SegmentCursorError, type SegmentCursorPosition } from './segment-cursor.js';
 
-const codec = new SegmentCursorCodec('a-test-secret-that-is-long-enough-0123');
-const other = new SegmentCursorCodec('another-secret-that-is-long-enough-4567');
+const codec = new SegmentCursorCodec(new CursorSigner('a-test-secret-that-is-long-enough-0123'));
+const other = new SegmentCursorCodec(new CursorSigner('another-secret-that-is-long-enough-4567'));
 
 const id = fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/);
 const members = fc.record({
@@ -67,6 +68,6 @@ describe('SegmentCursorCodec', () => {
   });
 
   it('needs a secret of at least 32 characters', () => {
-    expect(() => new SegmentCursorCodec('short')).toThrow(RangeError);
+    expect(() => new CursorSigner('short')).toThrow(RangeError);
   });
 });

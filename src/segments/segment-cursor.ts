@@ -1,19 +1,15 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-
 import { z } from 'zod';
 
+import { CursorSignatureError, type CursorSigner } from '../modules/cursors/cursor-signer.js';
+
 /**
- * Cursors of the marketing API: `<payload>.<signature>`, both base64url. The payload is a small
- * versioned JSON naming what is being paged (the segment list or one segment's members), the gold
- * snapshot the job started on and where the next page starts; the signature is an HMAC-SHA256 of
- * the payload with SEGMENT_CURSOR_SECRET. A cursor therefore cannot be forged or edited (it holds a
- * Cosmos continuation token, which must never come from a client), and every replica sharing the
- * secret accepts it.
+ * Cursors of the marketing API, sealed by the {@link CursorSigner}: a small versioned payload naming
+ * what is being paged (the segment list or one segment's members), the gold snapshot the job
+ * started on and where the next page starts (a Cosmos continuation token, which must never come
+ * from a client unsigned).
  */
 
 const CURSOR_VERSION = 1;
-const MAX_CURSOR_LENGTH = 4096;
-const PART = /^[A-Za-z0-9_-]+$/;
 
 /** Where the next page of a segment's members starts, on the snapshot the paging began on. */
 export interface MembersPosition {
@@ -60,15 +56,10 @@ export class SegmentCursorError extends Error {
 }
 
 export class SegmentCursorCodec {
-  private readonly key: Buffer;
-
-  constructor(secret: string) {
-    if (secret.length < 32) throw new RangeError('the cursor secret must be at least 32 characters');
-    this.key = Buffer.from(secret, 'utf8');
-  }
+  constructor(private readonly signer: CursorSigner) {}
 
   encode(position: SegmentCursorPosition): string {
-    const json =
+    return this.signer.seal(
       position.kind === 'members'
         ? {
             v: CURSOR_VERSION,
@@ -78,9 +69,8 @@ export class SegmentCursorCodec {
             c: position.continuation,
             n: position.skip,
           }
-        : { v: CURSOR_VERSION, k: position.kind, s: position.snapshotId, a: position.afterSegmentId };
-    const body = Buffer.from(JSON.stringify(json), 'utf8').toString('base64url');
-    return `${body}.${this.sign(body)}`;
+        : { v: CURSOR_VERSION, k: position.kind, s: position.snapshotId, a: position.afterSegmentId },
+    );
   }
 
   /**
@@ -92,21 +82,15 @@ export class SegmentCursorCodec {
     cursor: string,
     kind: K,
   ): Extract<SegmentCursorPosition, { kind: K }> {
-    const parts = cursor.split('.');
-    const [body, signature] = parts;
-    if (
-      cursor.length > MAX_CURSOR_LENGTH ||
-      parts.length !== 2 ||
-      body === undefined ||
-      signature === undefined ||
-      !PART.test(body) ||
-      !PART.test(signature) ||
-      !this.verify(body, signature)
-    ) {
-      throw new SegmentCursorError('is not a cursor this service issued (it may be truncated or edited)');
+    let opened: unknown;
+    try {
+      opened = this.signer.open(cursor);
+    } catch (error) {
+      if (error instanceof CursorSignatureError) throw new SegmentCursorError(error.message);
+      throw error;
     }
-    const parsed = payload.safeParse(parseJson(Buffer.from(body, 'base64url').toString('utf8')));
-    if (!parsed.success) throw new SegmentCursorError('is a cursor of an unsupported version');
+    const parsed = payload.safeParse(opened);
+    if (!parsed.success) throw new SegmentCursorError('is not a cursor of segments or their members');
     const data = parsed.data;
     if (data.k !== kind) {
       throw new SegmentCursorError(
@@ -127,22 +111,4 @@ export class SegmentCursorCodec {
         : { kind: 'segments', snapshotId: data.s, afterSegmentId: data.a };
     return position as Extract<SegmentCursorPosition, { kind: K }>;
   }
-
-  private sign(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest('base64url');
-  }
-
-  private verify(body: string, signature: string): boolean {
-    const expected = Buffer.from(this.sign(body), 'utf8');
-    const actual = Buffer.from(signature, 'utf8');
-    return expected.length === actual.length && timingSafeEqual(expected, actual);
-  }
 }
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-};

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import type { SnapshotRegistry } from '../gold/snapshot-registry.service.js';
-import type { AppConfig } from '../modules/config/app-config.js';
+import { CursorSigner } from '../modules/cursors/cursor-signer.js';
 import { Counters } from '../modules/telemetry/counters.service.js';
 import { SegmentsError } from './segments.errors.js';
 import type { MemberDocumentsPage, MemberRow, SegmentsRepository } from './segments.repository.js';
@@ -44,9 +44,7 @@ const registry = (readable: () => boolean) =>
     isReadable: () => Promise.resolve(readable()),
   }) as unknown as SnapshotRegistry;
 
-const config = {
-  segments: { cursorSecret: 'unit-test-secret-unit-test-secret-0000', cursorSecretGenerated: false },
-} as AppConfig;
+const config = new CursorSigner('unit-test-secret-unit-test-secret-0000');
 
 const segment: SegmentView = {
   snapshotId: 's1',

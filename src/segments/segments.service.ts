@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 
 import { goldId } from '../gold/contract/common.schema.js';
 import type { SegmentDefinitionRecord } from '../gold/contract/segments.schema.js';
 import { SnapshotRegistry } from '../gold/snapshot-registry.service.js';
-import { APP_CONFIG, type AppConfig } from '../modules/config/app-config.js';
+import { CursorSigner } from '../modules/cursors/cursor-signer.js';
 import { Counters } from '../modules/telemetry/counters.service.js';
 import { SegmentCursorCodec, SegmentCursorError } from './segment-cursor.js';
 import { badArgument, snapshotExpired } from './segments.errors.js';
@@ -62,7 +62,6 @@ export const FILTERED_MEMBERS_METRIC = 'segment_members_filtered_total';
  */
 @Injectable()
 export class SegmentsService {
-  private readonly logger = new Logger(SegmentsService.name);
   private readonly cursors: SegmentCursorCodec;
   private readonly directories = new Map<string, Promise<SegmentView[]>>();
 
@@ -70,14 +69,9 @@ export class SegmentsService {
     private readonly repository: SegmentsRepository,
     private readonly registry: SnapshotRegistry,
     private readonly counters: Counters,
-    @Inject(APP_CONFIG) config: AppConfig,
+    signer: CursorSigner,
   ) {
-    this.cursors = new SegmentCursorCodec(config.segments.cursorSecret);
-    if (config.segments.cursorSecretGenerated) {
-      this.logger.warn(
-        'SEGMENT_CURSOR_SECRET is not set: paging cursors are signed with a random secret of this process and work on it only',
-      );
-    }
+    this.cursors = new SegmentCursorCodec(signer);
   }
 
   /** Segment definitions ordered by id, a page at a time; a cursor keeps the snapshot it began on. */

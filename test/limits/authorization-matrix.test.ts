@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROLES_KEY, roles, type Role } from '../../src/modules/auth/roles.decorator.js';
 import { startTestApp, waitFor, type TestApp } from '../support/app.js';
+import { startTestAzurite, type TestAzurite } from '../support/azurite.js';
 import { startTestCosmos, type TestCosmos } from '../support/cosmos.js';
 import { claimsFor, startTestIssuer, type TestIssuer } from '../support/dev-issuer.js';
 import { publishTestGold, type TestGold } from '../support/sample-gold.js';
@@ -42,6 +43,7 @@ interface Declaration {
 }
 
 let cosmos: TestCosmos;
+let azurite: TestAzurite;
 let issuer: TestIssuer;
 let gold: TestGold;
 let api: TestApp;
@@ -86,6 +88,8 @@ const examples = (): Record<string, unknown> => ({
   ids: [titleId],
   text: 'love',
   positionSeconds: 60,
+  from: '2021-09-20',
+  to: '2021-09-21',
   durationSeconds: 3600,
 });
 
@@ -134,16 +138,17 @@ const rootFieldsOf = (): { rootType: RootType; field: GraphQLField<unknown, unkn
   });
 
 beforeAll(async () => {
-  [cosmos, issuer] = await Promise.all([startTestCosmos(), startTestIssuer()]);
+  [cosmos, issuer, azurite] = await Promise.all([startTestCosmos(), startTestIssuer(), startTestAzurite()]);
   gold = await publishTestGold(cosmos, {
     database: DATABASE,
     profiles: 20,
-    datasets: ['catalog', 'profiles', 'popular'],
+    datasets: ['catalog', 'profiles', 'popular', 'partner_metrics'],
   });
   api = await startTestApp({
     ...cosmos.env,
     ...issuer.env,
     COSMOS_DATABASE: DATABASE,
+    EXPORTS_STORAGE_CONNECTION_STRING: azurite.connectionString,
     REQUEST_BUDGET_MS: '5000',
     COSMOS_CALL_TIMEOUT_MS: '2000',
   });
@@ -163,7 +168,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
-  await Promise.all([issuer?.close(), cosmos?.close(), gold?.remove()]);
+  await Promise.all([issuer?.close(), cosmos?.close(), gold?.remove(), azurite?.stop()]);
 });
 
 describe('authorization of every root field', () => {

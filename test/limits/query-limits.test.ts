@@ -230,7 +230,7 @@ describe('in production', () => {
       ...issuer.env,
       COSMOS_DATABASE: DATABASE,
       NODE_ENV: 'production',
-      SEGMENT_CURSOR_SECRET: 'query-limits-test-secret-0123456789abcdef',
+      CURSOR_SECRET: 'query-limits-test-secret-0123456789abcdef',
     });
   });
 

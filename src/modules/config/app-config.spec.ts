@@ -73,20 +73,18 @@ describe(loadConfig.name, () => {
 
   it('requires the cursor secret in production, and a long one anywhere, without printing it', () => {
     expect(problemsOf({ ...base, NODE_ENV: 'production' })).toEqual([
-      'SEGMENT_CURSOR_SECRET: is required in production (all replicas must sign paging cursors with the same secret)',
+      'CURSOR_SECRET: is required in production (all replicas must sign paging cursors with the same secret)',
     ]);
-    expect(problemsOf({ ...base, SEGMENT_CURSOR_SECRET: 'too-short-secret' })).toEqual([
-      'SEGMENT_CURSOR_SECRET: is invalid',
-    ]);
+    expect(problemsOf({ ...base, CURSOR_SECRET: 'too-short-secret' })).toEqual(['CURSOR_SECRET: is invalid']);
     const secret = 'a-secret-of-at-least-thirty-two-characters';
-    const configured = loadConfig({ ...base, NODE_ENV: 'production', SEGMENT_CURSOR_SECRET: secret });
-    expect(configured.segments).toEqual({ cursorSecret: secret, cursorSecretGenerated: false });
+    const configured = loadConfig({ ...base, NODE_ENV: 'production', CURSOR_SECRET: secret });
+    expect(configured.cursors).toEqual({ secret, secretGenerated: false });
     // Outside production each process makes its own.
-    const a = loadConfig(base).segments;
-    const b = loadConfig(base).segments;
-    expect(a.cursorSecretGenerated).toBe(true);
-    expect(a.cursorSecret.length).toBeGreaterThanOrEqual(32);
-    expect(a.cursorSecret).not.toBe(b.cursorSecret);
+    const a = loadConfig(base).cursors;
+    const b = loadConfig(base).cursors;
+    expect(a.secretGenerated).toBe(true);
+    expect(a.secret.length).toBeGreaterThanOrEqual(32);
+    expect(a.secret).not.toBe(b.secret);
   });
 
   it('reads per-dataset freshness overrides and refuses unknown datasets', () => {

@@ -102,12 +102,25 @@ export interface EdgeConfig {
   catalogCache: { maxAgeSeconds: number; sharedMaxAgeSeconds: number };
 }
 
-/** The marketing API's segments. */
-export interface SegmentsConfig {
+/** How paging cursors that carry store positions are signed. */
+export interface CursorsConfig {
   /** HMAC secret of paging cursors. */
-  cursorSecret: string;
+  secret: string;
   /** True when no secret was configured and this process made its own. */
-  cursorSecretGenerated: boolean;
+  secretGenerated: boolean;
+}
+
+/** Partner exports: where they are written and how the worker and the daily schedule run. */
+export interface ExportsConfig {
+  /** Undefined: exports are off on this deployment. */
+  storage:
+    { connectionString: string; container: string } | { accountUrl: string; container: string } | undefined;
+  daily: { hour: number; minute: number };
+  catchUpDays: number;
+  workerConcurrency: number;
+  partMaxRows: number;
+  pollMs: number;
+  leaseMs: number;
 }
 
 export interface AppConfig {
@@ -123,7 +136,8 @@ export interface AppConfig {
   cache: CacheConfig;
   resilience: ResilienceConfig;
   edge: EdgeConfig;
-  segments: SegmentsConfig;
+  cursors: CursorsConfig;
+  exports: ExportsConfig;
 }
 
 /** Injection token of the {@link AppConfig} built at boot. */
@@ -255,6 +269,25 @@ const buildLimits = (env: Env): LimitsConfig => ({
   },
 });
 
+const buildExports = (env: Env): ExportsConfig => {
+  const [hour, minute] = env.EXPORTS_DAILY_AT.split(':').map(Number) as [number, number];
+  const container = env.EXPORTS_CONTAINER;
+  return {
+    storage:
+      env.EXPORTS_STORAGE_CONNECTION_STRING !== undefined
+        ? { connectionString: env.EXPORTS_STORAGE_CONNECTION_STRING, container }
+        : env.EXPORTS_STORAGE_ACCOUNT_URL !== undefined
+          ? { accountUrl: env.EXPORTS_STORAGE_ACCOUNT_URL, container }
+          : undefined,
+    daily: { hour, minute },
+    catchUpDays: env.EXPORTS_CATCH_UP_DAYS,
+    workerConcurrency: env.EXPORTS_WORKER_CONCURRENCY,
+    partMaxRows: env.EXPORTS_PART_MAX_ROWS,
+    pollMs: env.EXPORTS_POLL_MS,
+    leaseMs: env.EXPORTS_LEASE_MS,
+  };
+};
+
 /** Parses the variables of `schema` from `source`, or throws {@link ConfigError} naming each bad one. */
 const parseVariables = <S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv): z.output<S> => {
   const raw = Object.fromEntries(
@@ -317,9 +350,14 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
   const cosmos = toCosmosConfig(env, problems);
   const freshness = buildFreshness(env, problems);
   const cache = buildCache(env, problems);
-  if (env.NODE_ENV === 'production' && env.SEGMENT_CURSOR_SECRET === undefined) {
+  if (env.EXPORTS_STORAGE_CONNECTION_STRING !== undefined && env.EXPORTS_STORAGE_ACCOUNT_URL !== undefined) {
     problems.push(
-      'SEGMENT_CURSOR_SECRET: is required in production (all replicas must sign paging cursors with the same secret)',
+      'EXPORTS_STORAGE_CONNECTION_STRING, EXPORTS_STORAGE_ACCOUNT_URL: set one of them (a connection string or an account URL with managed identity), not both',
+    );
+  }
+  if (env.NODE_ENV === 'production' && env.CURSOR_SECRET === undefined) {
+    problems.push(
+      'CURSOR_SECRET: is required in production (all replicas must sign paging cursors with the same secret)',
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -342,9 +380,10 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
         sharedMaxAgeSeconds: env.CATALOG_CACHE_S_MAXAGE_SECONDS,
       },
     },
-    segments: {
-      cursorSecret: env.SEGMENT_CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
-      cursorSecretGenerated: env.SEGMENT_CURSOR_SECRET === undefined,
+    exports: buildExports(env),
+    cursors: {
+      secret: env.CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
+      secretGenerated: env.CURSOR_SECRET === undefined,
     },
   };
 };

@@ -255,10 +255,53 @@ export const configVariables = {
     z.guid().optional(),
     'Id of the Azure Front Door profile in front of the service (its `X-Azure-FDID`, "Front Door ID" in the portal). When set, every request without that header value is refused with 403 and the client address is taken from `X-Azure-ClientIP` (else `X-Forwarded-For`); unset (local runs), requests are accepted from anywhere and the client address is the socket\'s.',
   ),
-  SEGMENT_CURSOR_SECRET: variable(
+  CURSOR_SECRET: variable(
     z.string().min(32, 'must be at least 32 characters').optional(),
-    'Secret that signs the paging cursors of the marketing API (HMAC-SHA256), at least 32 characters. Every replica needs the same one; changing it invalidates the cursors of jobs in flight. Required in production; elsewhere, when unset, each process makes a random one (its cursors then work on that process only).',
+    'Secret that signs the paging cursors of the marketing and partner APIs (HMAC-SHA256), at least 32 characters. Every replica needs the same one; changing it invalidates the cursors of jobs in flight. Required in production; elsewhere, when unset, each process makes a random one (its cursors then work on that process only).',
     true,
+  ),
+  EXPORTS_STORAGE_CONNECTION_STRING: variable(
+    z.string().min(1).optional(),
+    'Connection string of the Blob storage account partner exports are written to (Azurite in the demo and tests). Not together with `EXPORTS_STORAGE_ACCOUNT_URL`. Without either, partner exports are off: requests for them get SERVICE_UNAVAILABLE.',
+    true,
+  ),
+  EXPORTS_STORAGE_ACCOUNT_URL: variable(
+    url.optional(),
+    'Blob endpoint of the exports storage account in Azure, e.g. `https://flickexports.blob.core.windows.net`; the service signs in with its managed identity (DefaultAzureCredential), which needs the Storage Blob Data Contributor role.',
+  ),
+  EXPORTS_CONTAINER: variable(
+    z
+      .string()
+      .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
+      .default('exports'),
+    'Blob container of the export folders (`partner=<id>/dataset=<name>/snapshot=<gold snapshot>/...`); Azure Data Share shares it with the partners.',
+  ),
+  EXPORTS_DAILY_AT: variable(
+    z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)')
+      .default('02:00'),
+    "Time of day (UTC) of each partner's daily export of the previous day's title performance. Runs once across all replicas.",
+  ),
+  EXPORTS_CATCH_UP_DAYS: variable(
+    int(0, 60).default(7),
+    'Days the daily schedule looks back for runs it missed (the service was down at the scheduled time) and makes up.',
+  ),
+  EXPORTS_WORKER_CONCURRENCY: variable(
+    int(0, 16).default(2),
+    'Exports one process writes at a time; 0 stops this replica from writing exports (it still takes requests).',
+  ),
+  EXPORTS_PART_MAX_ROWS: variable(
+    int(1, 10_000_000).default(250_000),
+    'Most rows per part file of an export; bounds the memory an export takes.',
+  ),
+  EXPORTS_POLL_MS: variable(
+    int(50, 600_000).default(5000),
+    'How often a replica looks for queued exports, and whether a daily export is due.',
+  ),
+  EXPORTS_LEASE_MS: variable(
+    int(500, 3_600_000).default(60_000),
+    'How long a running export stays with the replica writing it without a heartbeat; after that (the replica died) another one picks it up and completes it.',
   ),
   CATALOG_CACHE_MAX_AGE_SECONDS: variable(
     int(0, 86_400).default(60),
