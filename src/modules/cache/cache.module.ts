@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Counters } from '../telemetry/counters.service.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { DistributedLock } from './distributed-lock.js';
+import { EpisodeLog } from './episode-log.js';
 import { PlaybackProgressStore } from './playback-progress.store.js';
 import { RateLimiter } from './rate-limiter.js';
 import { createRedisGateway, RedisGateway } from './redis-gateway.js';
@@ -28,7 +29,8 @@ import { TwoLevelCache } from './two-level-cache.js';
     PlaybackProgressStore,
     RateLimiter,
     DistributedLock,
+    EpisodeLog,
   ],
-  exports: [TwoLevelCache, PlaybackProgressStore, RateLimiter, DistributedLock],
+  exports: [TwoLevelCache, PlaybackProgressStore, RateLimiter, DistributedLock, EpisodeLog],
 })
 export class CacheModule {}

@@ -1,5 +1,6 @@
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { Counters } from './counters.service.js';
 
@@ -56,5 +57,73 @@ describe(Counters.name, () => {
         },
       ),
     );
+  });
+
+  describe('onIncrement', () => {
+    it('tells every listener of each later increment, with the sorted labels and the amount', () => {
+      const sut = new Counters();
+      sut.increment('before', { a: '1' });
+      const seen: unknown[] = [];
+      const other: string[] = [];
+      sut.onIncrement((name, labels, by) => seen.push([name, labels, by]));
+      sut.onIncrement((name) => other.push(name));
+      sut.increment('device_degraded_reasons_total', { reason: 'TIMEOUT', operation: 'home' });
+      sut.increment('device_degraded_reasons_total', { operation: 'home', reason: 'TIMEOUT' }, 3);
+      sut.increment('plain');
+      expect(seen).toEqual([
+        ['device_degraded_reasons_total', { operation: 'home', reason: 'TIMEOUT' }, 1],
+        ['device_degraded_reasons_total', { operation: 'home', reason: 'TIMEOUT' }, 3],
+        ['plain', {}, 1],
+      ]);
+      expect(other).toEqual(['device_degraded_reasons_total', 'device_degraded_reasons_total', 'plain']);
+    });
+
+    it('stops telling a listener once it is removed', () => {
+      const sut = new Counters();
+      const seen: string[] = [];
+      const remove = sut.onIncrement((name) => seen.push(name));
+      sut.increment('a');
+      remove();
+      remove();
+      sut.increment('b');
+      expect(seen).toEqual(['a']);
+    });
+
+    it('never lets a listener fail the increment, and logs its failure once', () => {
+      const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      try {
+        const sut = new Counters();
+        const seen: string[] = [];
+        sut.onIncrement(() => {
+          throw new Error('observer bug');
+        });
+        sut.onIncrement((name) => seen.push(name));
+        expect(() => sut.increment('a')).not.toThrow();
+        expect(() => sut.increment('a')).not.toThrow();
+        expect(sut.value('a')).toBe(2);
+        expect(seen).toEqual(['a', 'a']);
+        expect(error).toHaveBeenCalledTimes(1);
+        expect(String(error.mock.calls[0]![0])).toContain('observer bug');
+      } finally {
+        error.mockRestore();
+      }
+    });
+
+    it('hands listeners labels they cannot change the counters with', () => {
+      const sut = new Counters();
+      sut.onIncrement((_name, labels) => {
+        expect(() => ((labels as Record<string, string>).level = 'L2')).toThrow(TypeError);
+      });
+      sut.increment('requests', { level: 'L1' });
+      expect(sut.snapshot()).toEqual([{ name: 'requests', labels: { level: 'L1' }, value: 1 }]);
+    });
+
+    it('is not told of an increment that was refused', () => {
+      const sut = new Counters();
+      const seen: string[] = [];
+      sut.onIncrement((name) => seen.push(name));
+      expect(() => sut.increment('requests', {}, -1)).toThrow(RangeError);
+      expect(seen).toEqual([]);
+    });
   });
 });
