@@ -19,7 +19,10 @@ export class HealthController {
     return { status: 'up' };
   }
 
-  /** The instance can serve: the catalogue is in memory and Cosmos answered recently. */
+  /**
+   * The instance can serve: the catalogue is in memory and Cosmos answered recently, and it is not
+   * shutting down (503 with `draining: true` from the first SIGTERM on, while liveness stays 200).
+   */
   @Get('ready')
   @Header('cache-control', 'no-store')
   ready(@Res({ passthrough: true }) reply: FastifyReply): Readiness {

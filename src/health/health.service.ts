@@ -3,9 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { SnapshotRegistry } from '../gold/snapshot-registry.service.js';
 import { APP_CONFIG, type AppConfig } from '../modules/config/app-config.js';
+import { ShutdownState } from './shutdown-state.js';
 
 export interface Readiness {
   ready: boolean;
+  /** Shutting down: not ready whatever the checks say, so the load balancer stops sending requests. */
+  draining: boolean;
   checks: { catalog: 'loaded' | 'loading'; cosmos: 'reachable' | 'unreachable' };
 }
 
@@ -17,6 +20,7 @@ export class HealthService {
   constructor(
     private readonly catalog: CatalogService,
     private readonly snapshots: SnapshotRegistry,
+    private readonly shutdown: ShutdownState,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -25,8 +29,10 @@ export class HealthService {
     const cosmosReachable =
       sinceManifests !== undefined && sinceManifests <= MISSED_REFRESHES * this.config.manifestRefreshMs;
     const catalogLoaded = this.catalog.isReady();
+    const draining = this.shutdown.draining;
     return {
-      ready: catalogLoaded && cosmosReachable,
+      ready: !draining && catalogLoaded && cosmosReachable,
+      draining,
       checks: {
         catalog: catalogLoaded ? 'loaded' : 'loading',
         cosmos: cosmosReachable ? 'reachable' : 'unreachable',
