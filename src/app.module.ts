@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CatalogModule } from './catalog/catalog.module.js';
 import { GoldModule } from './gold/gold.module.js';
 import { HealthModule } from './health/health.module.js';
+import { OpsModule } from './ops/ops.module.js';
 import { RecommendationsModule } from './recommendations/recommendations.module.js';
 import { PartnerExportsModule } from './partner-exports/partner-exports.module.js';
 import { SegmentsModule } from './segments/segments.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
         SegmentsModule,
         PartnerExportsModule,
         HealthModule,
+        OpsModule,
       ],
     };
   }

@@ -10,6 +10,7 @@ import type { GraphQLNamedType, GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { CatalogRecord } from '../gold/contract/catalog.schema.js';
+import { GoldMetrics } from '../gold/gold-metrics.js';
 import { GoldService } from '../gold/gold.service.js';
 import { ManifestRepository } from '../gold/manifest.repository.js';
 import { SnapshotRegistry, type SnapshotListener } from '../gold/snapshot-registry.service.js';
@@ -93,6 +94,8 @@ const startApp = async (registry: FakeSnapshotRegistry): Promise<NestFastifyAppl
     .overrideProvider(ManifestRepository)
     .useValue({})
     .overrideProvider(GoldService)
+    .useValue({})
+    .overrideProvider(GoldMetrics)
     .useValue({})
     .overrideProvider(SnapshotRegistry)
     .useValue(registry)

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { createApp } from '../app.factory.js';
+import { startTelemetry } from '../modules/telemetry/otel.js';
 import { ConfigError, loadConfig } from '../modules/config/app-config.js';
 import { startEmbeddedAzurite } from './embedded-azurite.js';
 import { startDevIssuer } from './dev-issuer.js';
@@ -103,6 +104,7 @@ const gold = await loadSampleGold(config.cosmos, {
 for (const repair of gold.report?.repairs ?? [])
   say(`  data/netflix_titles.csv:${repair.line}: ${repair.note}`);
 
+const telemetry = await startTelemetry({ metrics: config.operations.metrics });
 const app = await createApp(config);
 await app.listen({ host: config.http.host, port: config.http.port });
 const url = `http://localhost:${config.http.port}`;
@@ -180,7 +182,9 @@ curl -s ${url}/graphql -H "authorization: Bearer $PARTNER_TOKEN" -H 'content-typ
 Azurite connection string (for Azure Storage Explorer or az storage blob list --connection-string):
 ${azurite.connectionString}
 
-An ops token (goldDatasets):
+Metrics (Prometheus): ${telemetry.metricsUrl ?? 'off (METRICS_PORT=0)'}
+
+An ops token (goldDatasets, serviceStatus):
 export OPS_TOKEN=${opsToken}
 
 More tokens: npm run -s token -- --role device|marketing|partner|ops [--account <id>] [--partner <id>]

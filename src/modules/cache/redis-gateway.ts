@@ -1,7 +1,9 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
 import type { CacheConfig } from '../config/app-config.js';
 import type { Counters } from '../telemetry/counters.service.js';
+import { tracer } from '../telemetry/otel.js';
 import { RedisUnavailableError } from './cache.errors.js';
 import { createRedisClient, describeRedis, type RedisClient } from './redis-client.factory.js';
 
@@ -63,26 +65,43 @@ export class RedisGateway implements OnApplicationBootstrap, OnApplicationShutdo
     if (client === undefined) throw new RedisUnavailableError(op, 'ERROR', 'no Redis configured');
     if (this.now() < this.skipUntil) {
       this.counters.increment('cache_redis_skipped_total', { op });
+      this.counters.increment('dependency_calls_total', { dependency: 'redis', outcome: 'rejected' });
       throw new RedisUnavailableError(op, 'SKIPPED', 'skipped while Redis cools down after a failure');
     }
-    try {
-      const result = await withTimeout(call(client), this.options.commandTimeoutMs);
-      this.markUp();
-      return result;
-    } catch (error) {
-      const failure =
-        error instanceof TimeoutError || (error instanceof Error && error.message === 'Command timed out')
-          ? new RedisUnavailableError(op, 'TIMEOUT', `no answer within ${this.options.commandTimeoutMs} ms`, {
-              cause: error,
-            })
-          : new RedisUnavailableError(op, 'ERROR', error instanceof Error ? error.message : String(error), {
-              cause: error,
-            });
-      this.counters.increment('cache_errors_total', { op });
-      this.skipUntil = this.now() + this.cooldownMs;
-      this.markDown(failure.message);
-      throw failure;
-    }
+    return tracer().startActiveSpan(`redis ${op}`, { kind: SpanKind.CLIENT }, async (span) => {
+      span.setAttribute('db.system', 'redis');
+      try {
+        const result = await withTimeout(call(client), this.options.commandTimeoutMs);
+        this.markUp();
+        this.counters.increment('dependency_calls_total', { dependency: 'redis', outcome: 'ok' });
+        return result;
+      } catch (error) {
+        const failure =
+          error instanceof TimeoutError || (error instanceof Error && error.message === 'Command timed out')
+            ? new RedisUnavailableError(
+                op,
+                'TIMEOUT',
+                `no answer within ${this.options.commandTimeoutMs} ms`,
+                {
+                  cause: error,
+                },
+              )
+            : new RedisUnavailableError(op, 'ERROR', error instanceof Error ? error.message : String(error), {
+                cause: error,
+              });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+        this.counters.increment('cache_errors_total', { op });
+        this.counters.increment('dependency_calls_total', {
+          dependency: 'redis',
+          outcome: failure.kind === 'TIMEOUT' ? 'timeout' : 'error',
+        });
+        this.skipUntil = this.now() + this.cooldownMs;
+        this.markDown(failure.message);
+        throw failure;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   /** Waits (bounded) for the first connection so that start-up logs say where the service stands. */

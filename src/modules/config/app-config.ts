@@ -123,6 +123,14 @@ export interface ExportsConfig {
   leaseMs: number;
 }
 
+/** Metrics endpoint, shutdown and the degradation timeline. */
+export interface OperationsConfig {
+  metrics: { host: string; port: number } | undefined;
+  shutdownGraceMs: number;
+  episodeQuietMs: number;
+  timelineMaxEpisodes: number;
+}
+
 export interface AppConfig {
   env: Env['NODE_ENV'];
   production: boolean;
@@ -138,6 +146,7 @@ export interface AppConfig {
   edge: EdgeConfig;
   cursors: CursorsConfig;
   exports: ExportsConfig;
+  operations: OperationsConfig;
 }
 
 /** Injection token of the {@link AppConfig} built at boot. */
@@ -381,6 +390,12 @@ export const loadConfig = (source: NodeJS.ProcessEnv = process.env): AppConfig =
       },
     },
     exports: buildExports(env),
+    operations: {
+      metrics: env.METRICS_PORT === 0 ? undefined : { host: env.METRICS_HOST, port: env.METRICS_PORT },
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      episodeQuietMs: env.DEGRADATION_EPISODE_QUIET_MS,
+      timelineMaxEpisodes: env.DEGRADATION_TIMELINE_MAX_EPISODES,
+    },
     cursors: {
       secret: env.CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
       secretGenerated: env.CURSOR_SECRET === undefined,

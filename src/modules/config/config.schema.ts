@@ -303,6 +303,23 @@ export const configVariables = {
     int(500, 3_600_000).default(60_000),
     'How long a running export stays with the replica writing it without a heartbeat; after that (the replica died) another one picks it up and completes it.',
   ),
+  METRICS_PORT: variable(
+    int(0, 65535).default(9464),
+    'Port of the Prometheus endpoint (`GET /metrics`), apart from the API so that Front Door never exposes it; 0 turns it off.',
+  ),
+  METRICS_HOST: variable(z.string().min(1).default('0.0.0.0'), 'Address the Prometheus endpoint listens on.'),
+  SHUTDOWN_GRACE_MS: variable(
+    int(0, 600_000).default(10_000),
+    'On SIGTERM: readiness turns 503 at once, and requests in flight get this long to finish before connections are closed and the process exits.',
+  ),
+  DEGRADATION_EPISODE_QUIET_MS: variable(
+    int(1000, 3_600_000).default(30_000),
+    'A degradation episode (degraded responses for one reason) ends when no response has been degraded for that reason for this long.',
+  ),
+  DEGRADATION_TIMELINE_MAX_EPISODES: variable(
+    int(10, 100_000).default(500),
+    'Episodes the degradation timeline keeps (in Redis, shared by all replicas); the oldest are dropped.',
+  ),
   CATALOG_CACHE_MAX_AGE_SECONDS: variable(
     int(0, 86_400).default(60),
     'How long a device may reuse a catalogue answer fetched with GET (`Cache-Control: max-age`).',

@@ -2,6 +2,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { CosmosClient, Database } from '@azure/cosmos';
 
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { Counters } from '../telemetry/counters.service.js';
 import { createCosmosClient } from './cosmos-client.factory.js';
 
 /** Provides the Cosmos `Database` of the gold layer to repositories. */
@@ -10,8 +11,13 @@ import { createCosmosClient } from './cosmos-client.factory.js';
   providers: [
     {
       provide: CosmosClient,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createCosmosClient(config.cosmos),
+      inject: [APP_CONFIG, Counters],
+      useFactory: (config: AppConfig, counters: Counters) =>
+        createCosmosClient(config.cosmos, ({ operation, outcome, requestCharge }) => {
+          counters.increment('dependency_calls_total', { dependency: 'cosmos', outcome });
+          if (requestCharge > 0)
+            counters.increment('cosmos_request_units_total', { operation }, requestCharge);
+        }),
     },
     {
       provide: Database,

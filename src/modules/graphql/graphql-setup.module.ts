@@ -8,6 +8,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { edgeCacheControlPlugin } from '../edge/cache-control.plugin.js';
 import { graphQLLimits, limitRefusalsPlugin } from '../limits/graphql-limits.js';
 import { Counters } from '../telemetry/counters.service.js';
+import { graphQLTelemetryPlugin } from '../telemetry/graphql-telemetry.plugin.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { formatGraphQLError } from './format-error.js';
 import { GraphQLErrorFilter } from './graphql-error.filter.js';
@@ -39,6 +40,7 @@ export const GRAPHQL_PATH = '/graphql';
         csrfPrevention: true,
         // Cache-Control is decided per operation by the edge plugin; Apollo's per-field accounting is off.
         plugins: [
+          graphQLTelemetryPlugin(),
           ApolloServerPluginCacheControlDisabled(),
           edgeCacheControlPlugin(config.edge.catalogCache),
           limitRefusalsPlugin(counters),
