@@ -191,6 +191,8 @@ describe('/metrics', () => {
       26 * 3600,
     );
     expect(text).toMatch(/flick_graphql_operation_duration_seconds_bucket\{[^}]*operation="home"/);
+    expect(text).toMatch(/flick_dependency_call_duration_seconds_bucket\{[^}]*dependency="cosmos"/);
+    expect(text).toMatch(/flick_dependency_call_duration_seconds_bucket\{[^}]*dependency="redis"/);
     // The embedded server reports no request charge; calls are counted by outcome.
     expect(
       sample(text, 'flick_dependency_calls_total', { dependency: 'cosmos', outcome: 'ok' }),

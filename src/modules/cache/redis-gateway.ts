@@ -3,7 +3,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
 import type { CacheConfig } from '../config/app-config.js';
 import type { Counters } from '../telemetry/counters.service.js';
-import { tracer } from '../telemetry/otel.js';
+import { recordDependencyLatency, tracer } from '../telemetry/otel.js';
 import { RedisUnavailableError } from './cache.errors.js';
 import { createRedisClient, describeRedis, type RedisClient } from './redis-client.factory.js';
 
@@ -70,10 +70,12 @@ export class RedisGateway implements OnApplicationBootstrap, OnApplicationShutdo
     }
     return tracer().startActiveSpan(`redis ${op}`, { kind: SpanKind.CLIENT }, async (span) => {
       span.setAttribute('db.system', 'redis');
+      const started = performance.now();
       try {
         const result = await withTimeout(call(client), this.options.commandTimeoutMs);
         this.markUp();
         this.counters.increment('dependency_calls_total', { dependency: 'redis', outcome: 'ok' });
+        recordDependencyLatency('redis', (performance.now() - started) / 1000, 'ok');
         return result;
       } catch (error) {
         const failure =
@@ -90,6 +92,11 @@ export class RedisGateway implements OnApplicationBootstrap, OnApplicationShutdo
                 cause: error,
               });
         span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+        recordDependencyLatency(
+          'redis',
+          (performance.now() - started) / 1000,
+          failure.kind === 'TIMEOUT' ? 'timeout' : 'error',
+        );
         this.counters.increment('cache_errors_total', { op });
         this.counters.increment('dependency_calls_total', {
           dependency: 'redis',

@@ -101,3 +101,19 @@ export const startTelemetry = async (options: TelemetryOptions = {}): Promise<Te
 export const tracer = () => trace.getTracer(INSTRUMENTATION_SCOPE);
 /** The service's meter (a no-op one until startTelemetry registers a meter provider). */
 export const meter = () => metrics.getMeter(INSTRUMENTATION_SCOPE);
+
+let dependencyLatency: ReturnType<ReturnType<typeof meter>['createHistogram']> | undefined;
+
+/** Records how long one call to a dependency took (`flick_dependency_call_duration_seconds`). */
+export const recordDependencyLatency = (
+  dependency: 'cosmos' | 'redis',
+  seconds: number,
+  outcome: string,
+): void => {
+  dependencyLatency ??= meter().createHistogram('flick_dependency_call_duration_seconds', {
+    description: 'Time of one call to a dependency (a Cosmos operation with its retries, a Redis call).',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] },
+  });
+  dependencyLatency.record(seconds, { dependency, outcome });
+};
