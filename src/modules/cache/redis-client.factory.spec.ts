@@ -33,7 +33,8 @@ describe(createRedisClient.name, () => {
       db: 2,
       password: 'secret',
       enableOfflineQueue: false,
-      commandTimeout: 40,
+      // A backstop behind the gateway's own timeout (40 ms here).
+      commandTimeout: 1000,
       maxRetriesPerRequest: 1,
       autoResendUnfulfilledCommands: false,
     });
@@ -53,7 +54,7 @@ describe(createRedisClient.name, () => {
     expect(client.options.redisOptions).toMatchObject({
       password: 'key',
       tls: { servername: 'localhost' },
-      commandTimeout: 50,
+      commandTimeout: 1000,
     });
 
     const plain = built(

@@ -12,13 +12,14 @@ export const reconnectDelayMs = (attempt: number): number =>
   Math.min(100 * 2 ** Math.min(attempt, 5), 2000) + Math.floor(Math.random() * 100);
 
 /**
- * Options every connection shares: commands fail at once while disconnected (no offline queue)
- * and after `commandTimeoutMs`, are not replayed after a reconnect, and the client reconnects in
- * the background for as long as the process runs.
+ * Options every connection shares: commands fail at once while disconnected (no offline queue),
+ * are not replayed after a reconnect, and the client reconnects in the background for as long as
+ * the process runs. The command timeout that matters is the gateway's (`commandTimeoutMs`, which
+ * does not blame Redis for a late timer); the client's own is only a backstop behind it.
  */
 const connectionOptions = (config: CacheConfig) =>
   ({
-    commandTimeout: config.commandTimeoutMs,
+    commandTimeout: Math.max(1000, config.commandTimeoutMs * 4),
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,
     autoResendUnfulfilledCommands: false,

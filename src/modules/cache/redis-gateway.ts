@@ -203,12 +203,24 @@ export const createRedisGateway = (
 
 class TimeoutError extends Error {}
 
+/**
+ * Bounds `promise` by `timeoutMs`. When the timer fires, the rejection waits for one pass of the
+ * event loop's poll phase (a `setImmediate` runs after it): on a busy process the timer may fire
+ * late, after Redis has answered, and an answer already in the socket must win rather than count as
+ * Redis being slow (and make the next second of requests skip Redis).
+ */
 const withTimeout = <T>(promise: Promise<T>, timeoutMs: number): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError()), timeoutMs);
+    timer = setTimeout(() => {
+      immediate = setImmediate(() => reject(new TimeoutError()));
+    }, timeoutMs);
   });
   // The call may still settle after the timeout; its outcome no longer matters.
   promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+    clearImmediate(immediate);
+  });
 };
