@@ -1,4 +1,5 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 import { countryCode, goldId } from '../../gold/contract/common.schema.js';
 import type { AuthConfig } from '../config/app-config.js';
@@ -11,6 +12,12 @@ const acceptedAlgorithms = ['RS256', 'ES256'];
 const clockToleranceSeconds = 30;
 /** Far above any real token (Entra access tokens are 1–3 KB); refused before any parsing. */
 const maxTokenLength = 16 * 1024;
+/**
+ * Verified tokens are remembered (a device sends the same token for an hour), for at most this long
+ * and never past their expiry, so a key withdrawn from the key set stops being trusted within it.
+ */
+const verifiedTtlMs = 60_000;
+const verifiedMaxEntries = 20_000;
 
 /**
  * Verifies bearer JWTs (signature, algorithm, issuer, audience, expiry) and turns their claims into
@@ -19,6 +26,7 @@ const maxTokenLength = 16 * 1024;
  */
 export class TokenVerifier {
   private readonly keys: JWTVerifyGetKey;
+  private readonly verified = new LRUCache<string, Principal>({ max: verifiedMaxEntries });
 
   /** @param keys where signing keys come from: `RemoteSigningKeys` in the service, a local set in tests. */
   constructor(
@@ -41,6 +49,8 @@ export class TokenVerifier {
   /** @throws AuthError (UNAUTHENTICATED), or SigningKeysUnavailableError when the keys cannot be fetched. */
   async verifyOrThrow(token: string): Promise<Principal> {
     if (token.length === 0 || token.length > maxTokenLength) throw unauthenticated('The token is malformed.');
+    const known = this.verified.get(token);
+    if (known !== undefined) return known;
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await jwtVerify(token, this.keys, {
@@ -53,7 +63,10 @@ export class TokenVerifier {
     } catch (error) {
       throw refusalOf(error);
     }
-    return principalOf(claims);
+    const principal = frozen(principalOf(claims));
+    const ttl = Math.min(verifiedTtlMs, (claims.exp ?? 0) * 1000 - Date.now());
+    if (ttl > 0) this.verified.set(token, principal, { ttl });
+    return principal;
   }
 }
 
@@ -90,6 +103,13 @@ const claimRefusalOf = (error: errors.JWTClaimValidationFailed): AuthError => {
       // jose only names the registered claims it checks, so the name is safe to return.
       return unauthenticated(`The token's ${error.claim} claim is invalid.`);
   }
+};
+
+/** A principal shared by the requests of one token cannot be changed by any of them. */
+const frozen = (principal: Principal): Principal => {
+  if (principal.profileIds !== undefined) Object.freeze(principal.profileIds);
+  Object.freeze(principal.roles);
+  return Object.freeze(principal);
 };
 
 const principalOf = (claims: JWTPayload): Principal => {
