@@ -10,6 +10,7 @@ import type { Deadline } from '../modules/resilience/deadline.js';
 import { ResilienceService } from '../modules/resilience/resilience.service.js';
 import { Counters } from '../modules/telemetry/counters.service.js';
 import { EMERGENCY_SNAPSHOT_ID, emergencyTitles } from './emergency/emergency-titles.js';
+import { progressReadEarlier, rememberServedHome } from './home-request-state.js';
 import { buildHomePage, type HomeRow } from './home-page.builder.js';
 import { ContentSource, DegradedReason, type ResponseMeta } from './models/response-meta.model.js';
 import { PersonalGoldService, type ProfileRead } from './personal-gold.service.js';
@@ -89,7 +90,8 @@ export class HomeService {
       [personal, popular, progress] = await Promise.all([
         this.personal.read(request.profileId, deadline),
         this.popular.read(country, device, deadline),
-        this.progress.list(request.profileId).catch(() => undefined),
+        progressReadEarlier(request.pin, request.profileId) ??
+          this.progress.list(request.profileId).catch(() => undefined),
       ]);
     } finally {
       deadline.dispose();
@@ -110,6 +112,7 @@ export class HomeService {
       popular,
       progress === undefined ? [DegradedReason.CACHE_UNAVAILABLE] : [],
     );
+    rememberServedHome(request.pin, meta);
     return { profileId: request.profileId, rows: pageRows, meta };
   }
 

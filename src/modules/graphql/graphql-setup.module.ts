@@ -12,6 +12,7 @@ import { graphQLTelemetryPlugin } from '../telemetry/graphql-telemetry.plugin.js
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { formatGraphQLError } from './format-error.js';
 import { GraphQLErrorFilter } from './graphql-error.filter.js';
+import { stringifyResult } from './result-json.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -30,6 +31,7 @@ export const GRAPHQL_PATH = '/graphql';
         playground: false,
         includeStacktraceInErrorResponses: false,
         formatError: formatGraphQLError,
+        stringifyResult,
         ...graphQLLimits(config.limits.graphql, config.production),
         // Automatic persisted queries in Apollo's bounded in-memory LRU, per instance (a miss answers
         // PERSISTED_QUERY_NOT_FOUND and the client sends the query again): catalogue reads go as
