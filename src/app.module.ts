@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 
+import { CatalogResponseCacheModule } from './catalog/catalog-response-cache.module.js';
 import { CatalogModule } from './catalog/catalog.module.js';
 import { GoldModule } from './gold/gold.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -35,6 +36,7 @@ export class AppModule {
         LimitsModule,
         GoldModule,
         CatalogModule,
+        CatalogResponseCacheModule,
         RecommendationsModule,
         SegmentsModule,
         PartnerExportsModule,

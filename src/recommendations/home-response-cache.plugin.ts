@@ -23,13 +23,11 @@ import { CatalogService } from '../catalog/catalog.service.js';
 import { utcDay } from '../catalog/catalog-title.js';
 import { DatasetFreshness, readFreshness } from '../gold/freshness.js';
 import { SnapshotRegistry } from '../gold/snapshot-registry.service.js';
-import { bearerTokenOrThrow } from '../modules/auth/bearer-token.js';
-import type { Principal } from '../modules/auth/principal.js';
-import { authenticateOnce } from '../modules/auth/request-principal.js';
+import { principalIfAuthenticated } from '../modules/auth/request-principal.js';
 import { TokenVerifier } from '../modules/auth/token-verifier.js';
 import { PlaybackProgressStore, type ProgressEntry } from '../modules/cache/playback-progress.store.js';
+import { ResponseCache } from '../modules/cache/response-cache.js';
 import { APP_CONFIG, type AppConfig } from '../modules/config/app-config.js';
-import { onDataSerialized, prebuiltData } from '../modules/graphql/result-json.js';
 import { Counters } from '../modules/telemetry/counters.service.js';
 import { rememberProgress, servedHome } from './home-request-state.js';
 import { ContentSource } from './models/response-meta.model.js';
@@ -40,28 +38,27 @@ interface RequestContext extends BaseContext {
 
 /** Fields whose value changes while every input of the key stays the same: never cached. */
 const TIME_DEPENDENT_FIELDS = new Set(['dataAgeSeconds']);
+/** Queries whose verdict (cacheable or not) is remembered. */
 const DOCUMENT_VERDICTS = 1000;
 
 /**
- * Repeated identical home requests get the bytes of the last answer without executing the query.
+ * Repeated identical home requests get the bytes of the last answer without executing the query
+ * (see {@link ResponseCache}).
  *
- * GraphQL execution of a home page (8 rows × 20 titles, a few thousand fields) costs far more than
- * building it; a device asks for the same page again and again (app start, back navigation) while
- * nothing it depends on changes. The answer is a function of the query and its variables, the
- * account's country, the active catalogue, profiles and popular snapshots, the UTC day (licence
- * windows) and the profile's playback progress (read from Redis for every request anyway), so
- * those make the key. Only answers served fresh and personal (meta.degraded false, no errors) are
- * kept; a query selecting a time-dependent field (`dataAgeSeconds`) is always executed. Memory is
- * bounded by `HOME_RESPONSE_CACHE_MAX_MB` (JSON characters), least recently used out first.
+ * A device asks for the same page again and again (app start, back navigation) while nothing it
+ * depends on changes. The answer is a function of the query and its variables, the account's
+ * country, the active catalogue, profiles and popular snapshots, the UTC day (licence windows) and
+ * the profile's playback progress (read from Redis for every request anyway, and handed to the
+ * page), so those make the key. Only answers served fresh and personal (meta.degraded false, no
+ * errors) are kept; a query selecting a time-dependent field (`dataAgeSeconds`) is always executed.
  *
- * The token is verified and the role checked here, exactly as the auth guard would (it shares the
+ * The token is verified and the role checked here as the auth guard does (it shares the
  * verification); when anything is missing or refused the request is executed normally and gets the
  * resolver's answer or error.
  */
 @Plugin()
 export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContext> {
   private readonly logger = new Logger(HomeResponseCachePlugin.name);
-  private readonly responses: LRUCache<string, string> | undefined;
   private readonly documents = new LRUCache<string, boolean>({ max: DOCUMENT_VERDICTS });
 
   constructor(
@@ -70,18 +67,12 @@ export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContex
     private readonly snapshots: SnapshotRegistry,
     private readonly catalog: CatalogService,
     private readonly progress: PlaybackProgressStore,
+    private readonly responses: ResponseCache,
     private readonly counters: Counters,
-  ) {
-    const maxSize = config.cache.homeResponseMaxBytes;
-    this.responses =
-      maxSize === 0
-        ? undefined
-        : new LRUCache<string, string>({ maxSize, sizeCalculation: (json) => Math.max(1, json.length) });
-  }
+  ) {}
 
   requestDidStart(): Promise<GraphQLRequestListener<RequestContext> | void> {
-    const responses = this.responses;
-    if (responses === undefined) return Promise.resolve();
+    if (!this.responses.enabled) return Promise.resolve();
     let missedKey: string | undefined;
     return Promise.resolve({
       responseForOperation: async (request) => {
@@ -90,21 +81,16 @@ export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContex
           return undefined;
         });
         if (key === undefined) return null;
-        const json = responses.get(key);
-        if (json === undefined) {
+        const answer = this.responses.answer('home', key, request.response.http);
+        if (answer === null) {
           missedKey = key;
-          this.counters.increment('home_response_cache_total', { result: 'miss' });
           return null;
         }
-        this.counters.increment('home_response_cache_total', { result: 'hit' });
         this.counters.increment('device_responses_total', {
           operation: 'home',
           source: ContentSource.PERSONALIZED,
         });
-        return {
-          http: request.response.http,
-          body: { kind: 'single', singleResult: { data: prebuiltData(json) } },
-        };
+        return answer;
       },
       willSendResponse: ({ response, contextValue }) => {
         const key = missedKey;
@@ -112,7 +98,7 @@ export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContex
         const { data, errors } = response.body.singleResult;
         const meta = servedHome(contextValue);
         if (data != null && errors === undefined && meta !== undefined && !meta.degraded) {
-          onDataSerialized(data, (json) => responses.set(key, json));
+          this.responses.keepWhenSent(key, data);
         }
         return Promise.resolve();
       },
@@ -132,7 +118,7 @@ export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContex
     ) {
       return undefined;
     }
-    const principal = await this.principalOf(httpRequest);
+    const principal = await principalIfAuthenticated(httpRequest, this.verifier);
     if (principal === undefined || !principal.roles.includes('device')) return undefined;
 
     const definition = schema.getQueryType()?.getFields()['home'];
@@ -178,16 +164,6 @@ export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContex
     if (active === undefined) return undefined;
     const { status } = readFreshness(active.completedAt, this.config.freshness[dataset]);
     return status === DatasetFreshness.FRESH ? active.snapshotId : undefined;
-  }
-
-  private async principalOf(request: FastifyRequest): Promise<Principal | undefined> {
-    try {
-      return await authenticateOnce(request, () =>
-        this.verifier.verifyOrThrow(bearerTokenOrThrow(request.headers)),
-      );
-    } catch {
-      return undefined; // the guard refuses it with the reason
-    }
   }
 
   private cacheable(queryHash: string, document: DocumentNode): boolean {

@@ -1,4 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+import { bearerTokenOrThrow } from './bearer-token.js';
 import type { Principal } from './principal.js';
+import type { TokenVerifier } from './token-verifier.js';
 
 /**
  * The principal of each HTTP request, keyed by the request object (Fastify's), so it lives exactly
@@ -26,3 +30,18 @@ export const authenticateOnce = (
 
 /** The verified principal of a request, once the auth guard has let one of its operations through. */
 export const principalOfRequest = (request: object): Principal | undefined => principals.get(request);
+
+/**
+ * The request's principal when its bearer token is valid, else undefined; shares the verification
+ * with the auth guard, which refuses the request with the reason if it runs.
+ */
+export const principalIfAuthenticated = async (
+  request: { headers: IncomingHttpHeaders },
+  verifier: TokenVerifier,
+): Promise<Principal | undefined> => {
+  try {
+    return await authenticateOnce(request, () => verifier.verifyOrThrow(bearerTokenOrThrow(request.headers)));
+  } catch {
+    return undefined;
+  }
+};

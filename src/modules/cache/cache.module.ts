@@ -8,11 +8,12 @@ import { EpisodeLog } from './episode-log.js';
 import { PlaybackProgressStore } from './playback-progress.store.js';
 import { RateLimiter } from './rate-limiter.js';
 import { createRedisGateway, RedisGateway } from './redis-gateway.js';
+import { ResponseCache } from './response-cache.js';
 import { TwoLevelCache } from './two-level-cache.js';
 
 /**
  * The two-level cache (L1 in process, L2 in Redis), the playback-progress store, the request
- * rate limiter and the distributed lock. Redis is standalone, a cluster, or absent
+ * rate limiter, the distributed lock and the GraphQL response cache. Redis is standalone, a cluster, or absent
  * (`config.cache.redis`); the connection is opened at start, re-opened in the background after an
  * outage and closed at shutdown.
  */
@@ -30,7 +31,8 @@ import { TwoLevelCache } from './two-level-cache.js';
     RateLimiter,
     DistributedLock,
     EpisodeLog,
+    ResponseCache,
   ],
-  exports: [TwoLevelCache, PlaybackProgressStore, RateLimiter, DistributedLock, EpisodeLog],
+  exports: [TwoLevelCache, PlaybackProgressStore, RateLimiter, DistributedLock, EpisodeLog, ResponseCache],
 })
 export class CacheModule {}

@@ -41,8 +41,8 @@ export interface CacheConfig {
   redis: RedisConfig;
   l1MaxBytes: number;
   l1TtlMs: number;
-  /** Budget of the home-page response cache (JSON characters); 0 when it is off. */
-  homeResponseMaxBytes: number;
+  /** Budget of the GraphQL response cache (JSON characters); 0 when it is off. */
+  responseMaxBytes: number;
   l2TtlSeconds: number;
   lastGoodTtlSeconds: number;
   commandTimeoutMs: number;
@@ -232,7 +232,7 @@ const buildCache = (env: Env, problems: string[]): CacheConfig => ({
   redis: buildRedis(env, problems),
   l1MaxBytes: env.CACHE_L1_MAX_MB * 1024 * 1024,
   l1TtlMs: env.CACHE_L1_TTL_MS,
-  homeResponseMaxBytes: env.HOME_RESPONSE_CACHE_MAX_MB * 1024 * 1024,
+  responseMaxBytes: env.RESPONSE_CACHE_MAX_MB * 1024 * 1024,
   l2TtlSeconds: env.CACHE_L2_TTL_SECONDS,
   lastGoodTtlSeconds: env.CACHE_LAST_GOOD_TTL_SECONDS,
   commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,

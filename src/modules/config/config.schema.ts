@@ -238,9 +238,9 @@ export const configVariables = {
     int(1, 3_600_000).default(5000),
     'How long a value stays fresh in the in-process cache.',
   ),
-  HOME_RESPONSE_CACHE_MAX_MB: variable(
+  RESPONSE_CACHE_MAX_MB: variable(
     int(0, 65_536).default(32),
-    "Memory budget of the home-page response cache (serialized answers of repeated identical home requests, keyed by the gold and catalogue snapshots, the day and the profile's playback progress); 0 turns it off.",
+    'Memory budget of the GraphQL response cache: answers of repeated identical home and catalogue requests, kept per catalogue and gold snapshot, day and (home) playback progress, sent without executing the query again; 0 turns it off.',
   ),
   CACHE_L2_TTL_SECONDS: variable(int(1, 7 * 86_400).default(300), 'How long a value stays fresh in Redis.'),
   CACHE_LAST_GOOD_TTL_SECONDS: variable(

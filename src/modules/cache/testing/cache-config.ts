@@ -5,7 +5,7 @@ export const testCacheConfig = (overrides: Partial<CacheConfig> = {}): CacheConf
   redis: { mode: 'none' },
   l1MaxBytes: 64 * 1024 * 1024,
   l1TtlMs: 5000,
-  homeResponseMaxBytes: 32 * 1024 * 1024,
+  responseMaxBytes: 32 * 1024 * 1024,
   l2TtlSeconds: 300,
   lastGoodTtlSeconds: 86_400,
   commandTimeoutMs: 50,

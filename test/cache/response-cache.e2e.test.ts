@@ -15,11 +15,12 @@ import { startRedis, type TestRedis } from '../support/redis.js';
 import { publishTestGold, type TestGold } from '../support/sample-gold.js';
 
 /**
- * The home response cache over HTTP: two instances on the same Redis and Cosmos, one with the cache
- * and one without; whatever devices do (pages of any shape, playback progress, other tokens), the
- * cached instance answers exactly what the uncached one does, and repeated requests are hits.
+ * The response cache over HTTP: two instances on the same Redis and Cosmos, one with the cache and
+ * one without; whatever clients do (home pages of any shape, playback progress, catalogue queries,
+ * other tokens), the cached instance answers exactly what the uncached one does, and repeated
+ * requests are hits.
  */
-const DATABASE = 'home-response-cache';
+const DATABASE = 'response-cache';
 
 const PAGE = `query($profileId: ID!, $device: DeviceClass!, $rows: Int) {
   home(profileId: $profileId, device: $device, rows: $rows) {
@@ -31,6 +32,13 @@ const PAGE = `query($profileId: ID!, $device: DeviceClass!, $rows: Int) {
 const WITH_AGE = `query($profileId: ID!) {
   home(profileId: $profileId, device: TV) { rows { id } meta { source dataAgeSeconds } }
 }`;
+const CATALOG = {
+  title: `query($id: ID!) { title(id: $id) { id name kind genres cast(first: 3) availableIn(country: "US") artwork(size: LARGE) { url } } }`,
+  browse: `query($genre: String, $first: Int, $after: String) {
+    browse(genre: $genre, availableIn: "GB", first: $first, after: $after) { edges { cursor node { id releaseYear } } pageInfo { hasNextPage endCursor } }
+  }`,
+  search: `query($text: String!) { search(text: $text, first: 5) { id name } genres }`,
+};
 const RECORD = `mutation($input: PlaybackProgressInput!) {
   recordPlaybackProgress(input: $input) { positionSeconds }
 }`;
@@ -51,7 +59,8 @@ const tokenOf = (account: SampleAccount, options?: { expires: string }) =>
     options,
   );
 
-const hits = () => cached.app.get(Counters).value('home_response_cache_total', { result: 'hit' });
+const hits = (kind = 'home') =>
+  cached.app.get(Counters).value('response_cache_total', { kind, result: 'hit' });
 
 /** The raw body of a POST, so that bytes are compared, not parsed values. */
 const post = async (app: TestApp, token: string, query: string, variables: Record<string, unknown>) => {
@@ -83,7 +92,7 @@ beforeAll(async () => {
   };
   [cached, plain] = await Promise.all([
     startTestApp(env),
-    startTestApp({ ...env, HOME_RESPONSE_CACHE_MAX_MB: '0' }),
+    startTestApp({ ...env, RESPONSE_CACHE_MAX_MB: '0' }),
   ]);
   for (const app of [cached, plain]) {
     await waitFor(async () => (await fetch(`${app.url}/health/ready`)).ok, 60_000, 'readiness');
@@ -131,7 +140,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 
-describe('home response cache', () => {
+describe('response cache', () => {
   it('answers every home request with the bytes an uncached instance answers', async () => {
     const before = hits();
     await fc.assert(
@@ -187,6 +196,51 @@ describe('home response cache', () => {
       errors?: { extensions?: { code?: string } }[];
     };
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('answers catalogue queries with the bytes an uncached instance answers, for any role', async () => {
+    const before = hits('catalog');
+    const roles = ['device', 'marketing', 'partner', 'ops'] as const;
+    const request = fc.oneof(
+      fc.record({
+        query: fc.constant(CATALOG.title),
+        variables: fc.record({ id: fc.constantFrom(...titleIds, 'nope') }),
+      }),
+      fc.record({
+        query: fc.constant(CATALOG.browse),
+        variables: fc.record({
+          genre: fc.constantFrom('Dramas', 'Comedies', 'Documentaries', 'Nope'),
+          first: fc.integer({ min: 1, max: 30 }),
+        }),
+      }),
+      fc.record({
+        query: fc.constant(CATALOG.search),
+        variables: fc.record({ text: fc.constantFrom('love', 'the', 'war', 'x') }),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...roles),
+        fc.array(request, { minLength: 1, maxLength: 6 }),
+        async (role, requests) => {
+          const token = role === 'device' ? await tokenOf(accounts[0]!) : await issuer.tokenFor(role);
+          for (const { query, variables } of requests) {
+            const fromCache = await post(cached, token, query, variables);
+            expect(fromCache).toEqual(await post(plain, token, query, variables));
+            expect(fromCache.body).not.toContain('"errors"');
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(hits('catalog') - before).toBeGreaterThan(20);
+    // Without a token the catalogue is still refused, cached or not.
+    const anonymous = await fetch(`${cached.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: CATALOG.search, variables: { text: 'love' } }),
+    });
+    expect(await anonymous.text()).toContain('UNAUTHENTICATED');
   });
 
   it('never serves a page selecting its data age from the cache', async () => {
