@@ -15,6 +15,37 @@ export interface LoadOptions {
   rate?: number;
   /** Field under `data` whose `meta.degraded` counts degraded answers (home). */
   degradedField?: string;
+  /** Told of every answer and transport failure as it happens (e.g. to bucket them by time). */
+  observer?: LoadObserver;
+  /** Ends the run early (autocannon `stop()`): it then resolves with what was measured so far. */
+  signal?: AbortSignal;
+}
+
+/** How `meta` of the `degradedField` said an answer was served. */
+export interface AnswerMeta {
+  degraded: boolean;
+  source: string | undefined;
+  reasons: string[];
+}
+
+/** One answer, as the load generator saw it. */
+export interface Answer {
+  /** `performance.now()` when the answer was complete. */
+  endedAt: number;
+  latencyMs: number;
+  status: number;
+  /** A 2xx with a GraphQL `errors` array, or a body that is not JSON. */
+  graphqlError: boolean;
+  /** Undefined without a `degradedField`, or when the answer had no meta there. */
+  meta: AnswerMeta | undefined;
+  /** The start of a failed answer (non-2xx, GraphQL errors, not JSON). */
+  sample?: string;
+}
+
+export interface LoadObserver {
+  answer(answer: Answer): void;
+  /** A connection error or a timeout, at `performance.now()` `at`. */
+  transportError(at: number, kind: 'error' | 'timeout'): void;
 }
 
 export interface LoadResult {
@@ -63,6 +94,46 @@ export const runLoad = async (options: LoadOptions): Promise<LoadResult> => {
     if (errorSamples.length < 5) errorSamples.push(sample.slice(0, 500));
   };
 
+  /** What the body of the answer being completed said; its latency follows in the `response` event. */
+  let pending: Omit<Answer, 'endedAt' | 'latencyMs'> | undefined;
+
+  const check = (status: number, body: string): Omit<Answer, 'endedAt' | 'latencyMs'> => {
+    if (status < 200 || status > 299) {
+      noteError(`${status} ${body}`);
+      return { status, graphqlError: false, meta: undefined, sample: `${status} ${body.slice(0, 300)}` };
+    }
+    let parsed: {
+      data?: Record<string, { meta?: { degraded?: boolean; source?: string; reasons?: string[] } } | null>;
+      errors?: unknown;
+    };
+    try {
+      parsed = JSON.parse(body) as typeof parsed;
+    } catch {
+      graphqlErrors += 1;
+      noteError(`not JSON: ${body}`);
+      return { status, graphqlError: true, meta: undefined, sample: `not JSON: ${body.slice(0, 300)}` };
+    }
+    if (parsed.errors !== undefined) {
+      graphqlErrors += 1;
+      noteError(JSON.stringify(parsed.errors));
+    }
+    const meta = options.degradedField === undefined ? undefined : parsed.data?.[options.degradedField]?.meta;
+    if (meta?.degraded === true) {
+      degraded += 1;
+      countReason(`source:${meta.source ?? '?'}`);
+      for (const reason of meta.reasons ?? []) countReason(reason);
+    }
+    return {
+      status,
+      graphqlError: parsed.errors !== undefined,
+      ...(parsed.errors === undefined ? {} : { sample: JSON.stringify(parsed.errors).slice(0, 300) }),
+      meta:
+        meta === undefined
+          ? undefined
+          : { degraded: meta.degraded === true, source: meta.source, reasons: meta.reasons ?? [] },
+    };
+  };
+
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -86,44 +157,35 @@ export const runLoad = async (options: LoadOptions): Promise<LoadResult> => {
               };
             },
             onResponse: (status, body) => {
-              if (status < 200 || status > 299) {
-                noteError(`${status} ${body}`);
-                return;
-              }
-              let parsed: {
-                data?: Record<
-                  string,
-                  { meta?: { degraded?: boolean; source?: string; reasons?: string[] } } | null
-                >;
-                errors?: unknown;
-              };
-              try {
-                parsed = JSON.parse(body) as typeof parsed;
-              } catch {
-                graphqlErrors += 1;
-                noteError(`not JSON: ${body}`);
-                return;
-              }
-              if (parsed.errors !== undefined) {
-                graphqlErrors += 1;
-                noteError(JSON.stringify(parsed.errors));
-              }
-              const meta =
-                options.degradedField === undefined ? undefined : parsed.data?.[options.degradedField]?.meta;
-              if (meta?.degraded === true) {
-                degraded += 1;
-                countReason(`source:${meta.source ?? '?'}`);
-                for (const reason of meta.reasons ?? []) countReason(reason);
-              }
+              pending = check(status, body);
             },
           },
         ],
       },
       (error, finished) => (error === null ? resolve(finished) : reject(error)),
     );
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    // autocannon calls `onResponse` and then, synchronously, emits `response` for the same answer.
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
       latencies.push(responseTime);
+      const checked = pending ?? { status, graphqlError: false, meta: undefined };
+      pending = undefined;
+      options.observer?.answer({ ...checked, endedAt: performance.now(), latencyMs: responseTime });
     });
+    const observer = options.observer;
+    if (observer !== undefined) {
+      // autocannon reports a timeout as a request error with this message.
+      instance.on('reqError', (error: Error) =>
+        observer.transportError(
+          performance.now(),
+          error.message === 'request timed out' ? 'timeout' : 'error',
+        ),
+      );
+    }
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) instance.stop();
+      else signal.addEventListener('abort', () => instance.stop(), { once: true });
+    }
   });
 
   const sorted = Float64Array.from(latencies).sort();

@@ -34,9 +34,22 @@ export interface OperationReport {
       cosmosTimedCallsPerRequest: number | null;
       cosmosRequestUnitsPerRequest: Record<string, number | null>;
       redisCallsPerRequest: number | null;
+      /** Absent in reports from before the response cache. */
+      responseCacheHitRatio?: number | null;
     };
   };
   ceiling?: Measured;
+}
+
+/** The ceiling's check of its own answers against the service's captured ones (bench/ceiling.ts). */
+export interface CeilingCheck {
+  compared: number;
+  identical: number;
+  differing: number;
+  /** Home answers identical once `meta` is set aside, and the service's reasons there. */
+  metaNormalized: number;
+  metaReasons: Record<string, number>;
+  sample?: string;
 }
 
 export interface BenchReport {
@@ -62,6 +75,8 @@ export interface BenchReport {
     distinctRequests: number;
     captureFailures: number;
     goldReused: boolean;
+    /** Absent in reports from before the ceiling built its answers in plain code. */
+    ceilingCheck?: CeilingCheck;
     publishSeconds: number;
     readySeconds: number;
     durationSeconds: number;
@@ -75,6 +90,29 @@ export interface BenchReport {
   peakRssMiB: { service: number | null; ceiling: number | null };
   totalSeconds: number;
 }
+
+const ceilingNote = (report: BenchReport): string[] => {
+  const check = report.setup.ceilingCheck;
+  if (check === undefined)
+    return [
+      '- **The ceiling served cached bytes** in this run: a bare Fastify process answering with the',
+      '  bytes the service gave for each body. It is an upper bound, not a plain-code rebuild.',
+    ];
+  return [
+    '- **The ceiling builds the answers in plain code.** bench/ceiling.ts is a bare Fastify process that',
+    '  holds the sample gold in memory (catalogue, profiles as JSON, popular lists) and answers each',
+    "  request with the service's own domain code (CatalogSnapshot for title, browse and search;",
+    '  serveContextOf and buildHomePage for home), serialized with JSON.stringify. It tells the',
+    '  operation by its exact query text and decodes the token without verifying it: no GraphQL',
+    '  execution, no Nest, no token verification, no Redis, no Cosmos, no metrics or tracing, and no',
+    '  response cache. At start it builds the answer to every captured request and compares it with',
+    `  the service's bytes: ${check.identical} of ${check.compared} identical, ${check.metaNormalized} of them once the home`,
+    `  \`meta\` is set aside (the service reported ${JSON.stringify(check.metaReasons)} there), ${check.differing} differing.`,
+    '  The service answers repeated requests from its response cache, which the ceiling does not',
+    '  have: the ratios compare what a client gets, not the same work. Its peak RSS includes the',
+    '  whole profiles gold as JSON.',
+  ];
+};
 
 const fixed1 = (value: number | null | undefined) =>
   value === null || value === undefined || Number.isNaN(value) ? 'n/a' : String(Math.round(value * 10) / 10);
@@ -133,6 +171,7 @@ export const summary = (report: BenchReport): string[] => {
     ...table(
       [
         'Operation',
+        'Response cache hits',
         'Cache lookups / request',
         'L1 hits',
         'L2 hits',
@@ -147,6 +186,7 @@ export const summary = (report: BenchReport): string[] => {
           .join(', ');
         return [
           operation,
+          percent(metrics.responseCacheHitRatio ?? null),
           fixed1(metrics.cacheLookupsPerRequest),
           percent(metrics.l1HitRatio),
           percent(metrics.l2HitRatio),
@@ -231,8 +271,8 @@ const documentation = (report: BenchReport, resultsFile: string): string =>
     '   of the drawn account uniformly; `title(id)` over the catalogue; `browse` of a genre in the',
     "   account's country; `search` for a word of a title name. Each request carries a real device",
     '   token of its account (roles, account_id, profile_ids, country), signed by the issuer.',
-    '3. Sends every distinct request once (this warms the caches and captures the answers for the',
-    '   ceiling), then, per operation on its own: an unthrottled run (throughput), a run at the',
+    '3. Sends every distinct request once (this warms the caches and captures the answers the',
+    '   ceiling checks its own against), then, per operation on its own: an unthrottled run (throughput), a run at the',
     '   fixed offered rate (latencies), and a search for the highest offered rate whose p99 stays',
     '   under 50 ms with no errors and at least 90 % of the offered rate achieved: from the',
     '   fixed-rate run, doubling (capped at the measured throughput) or halving, then bisection,',
@@ -267,11 +307,7 @@ const documentation = (report: BenchReport, resultsFile: string): string =>
       : []),
     '- `>=` in the rate column: every step of the search passed, so the limit lies higher (the',
     '  ratio is then an upper bound).',
-    '- **The ceiling is serving cached bytes.** bench/ceiling.ts is a bare Fastify process that',
-    '  parses the JSON body and answers with the bytes the service gave for that body, from a Map:',
-    '  no GraphQL, no token verification, no cache, no Cosmos. It is an upper bound for a Node.js',
-    '  process on this machine, not a plain-code reimplementation of the service; the ratios say',
-    '  how much of that bound the service reaches, not what an optimal service could reach.',
+    ...ceilingNote(report),
     '- **Everything shares one machine.** autocannon, the service (or the ceiling), Redis and the',
     '  embedded Cosmos server run on the same CPUs; on a 2-CPU machine the load generator takes a',
     '  large share of them, so throughputs are lower bounds and the ceiling figures are probably',

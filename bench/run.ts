@@ -1,40 +1,51 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 
-import { startDevIssuer, type DevIssuer } from '../src/dev/dev-issuer.js';
-import { loadSampleGold } from '../src/dev/sample-gold.js';
-import {
-  ACCOUNTS_FILE,
-  SAMPLE_GOLD_FILES,
-  type SampleAccount,
-} from '../src/gold/sample/sample-gold.builder.js';
+import { startDevIssuer } from '../src/dev/dev-issuer.js';
 import { connectionsFor, runLoad, type LoadResult, type PoolRequest } from './load.js';
 import {
   delta,
   firstLine,
-  freePort,
   labelValues,
   peakRssMiB,
   scrape,
   start,
-  startRedis,
   stopAll,
-  waitUntilOk,
   type Samples,
-  type Started,
 } from './support.js';
-import { seededRandom, shuffle, zipfSampler } from './zipf.js';
-import { writeDocumentation, writeReport, type BenchReport, type OperationReport } from './report.js';
+import {
+  buildPools,
+  capture,
+  MIX,
+  OPERATIONS,
+  poolSizes,
+  publishSampleGold,
+  readAccounts,
+  readCatalog,
+  say,
+  seconds,
+  startCosmosServer,
+  startRedisServer,
+  startService,
+  ZIPF_S,
+  type Operation,
+  type Pools,
+} from './stack.js';
+import {
+  writeDocumentation,
+  writeReport,
+  type BenchReport,
+  type CeilingCheck,
+  type OperationReport,
+} from './report.js';
 
 /**
  * `npm run bench`: the service (dist/main.js, production mode) over a sample gold in the embedded
  * Cosmos server with its own Redis, driven over HTTP with real device tokens; then the ceiling (a bare
- * Fastify process serving the same bytes). `--short`: a CI smoke run (2,000 profiles, short steps,
- * report under bench/tmp/).
+ * Fastify process building the same answers in plain code). `--short`: a CI smoke run (2,000 profiles, short steps,
+ * report under bench/tmp/). The stack itself is set up by stack.ts, shared with `npm run chaos`.
  */
 const { values } = parseArgs({
   options: {
@@ -55,139 +66,11 @@ const fixedRate = Number(values.rate ?? (short ? 50 : 200));
 const searchSteps = short ? 1 : 6; // further runs after the fixed-rate one
 const throughputConnections = short ? 16 : 32;
 const P99_TARGET_MS = 50;
-const ZIPF_S = 1.1;
-const MIX = { home: 0.8, title: 0.1, browse: 0.05, search: 0.05 } as const;
-type Operation = keyof typeof MIX;
-const OPERATIONS = Object.keys(MIX) as Operation[];
-const POOL_SIZES: Record<Operation, number> = short
-  ? { home: 500, title: 200, browse: 100, search: 100 }
-  : { home: 5_000, title: 2_000, browse: 500, search: 500 };
+const POOL_SIZES = poolSizes(short);
 
 const asOf = new Date().toISOString().slice(0, 10);
 const tmp = 'bench/tmp';
 const runDir = join(tmp, `run-${process.pid}`);
-const say = (message: string) => process.stdout.write(`${message}\n`);
-const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
-
-const query = (name: string) => readFileSync(join('bench/queries', `${name}.graphql`), 'utf8');
-const QUERIES: Record<Operation, string> = {
-  home: query('tv-home'),
-  title: query('title'),
-  browse: query('browse'),
-  search: query('search'),
-};
-
-interface CatalogTitle {
-  titleId: string;
-  name: string;
-  genres: string[];
-}
-
-const readCatalog = (outDir: string): CatalogTitle[] =>
-  gunzipSync(readFileSync(join(outDir, SAMPLE_GOLD_FILES.catalog)))
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as CatalogTitle);
-
-/** The request pools: home by Zipf-drawn accounts, the rest over the catalogue. */
-const buildPools = async (
-  accounts: SampleAccount[],
-  titles: CatalogTitle[],
-  issuer: DevIssuer,
-): Promise<Record<Operation, PoolRequest[]>> => {
-  const random = seededRandom(seed);
-  const order = shuffle(
-    accounts.map((_, index) => index),
-    random,
-  );
-  const drawRank = zipfSampler(accounts.length, ZIPF_S, random);
-  const tokens = new Map<string, string>();
-  const tokenOf = async (account: SampleAccount) => {
-    let token = tokens.get(account.accountId);
-    if (token === undefined) {
-      token = await issuer.sign({
-        sub: `bench-${account.accountId}`,
-        roles: ['device'],
-        account_id: account.accountId,
-        profile_ids: account.profileIds,
-        country: account.country,
-      });
-      tokens.set(account.accountId, token);
-    }
-    return token;
-  };
-  const drawAccount = () => accounts[order[drawRank()]!]!;
-  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
-  const genres = [...new Set(titles.flatMap((title) => title.genres))].sort();
-  const words = [
-    ...new Set(
-      titles.flatMap((title) =>
-        title.name
-          .toLowerCase()
-          .split(/[^a-z0-9]+/)
-          .filter((word) => word.length >= 4),
-      ),
-    ),
-  ].sort();
-  const body = (operation: Operation, variables: Record<string, unknown>) =>
-    JSON.stringify({ query: QUERIES[operation], variables });
-
-  const pools: Record<Operation, PoolRequest[]> = { home: [], title: [], browse: [], search: [] };
-  for (let i = 0; i < POOL_SIZES.home; i += 1) {
-    const account = drawAccount();
-    pools.home.push({
-      body: body('home', { profileId: pick(account.profileIds) }),
-      token: await tokenOf(account),
-    });
-  }
-  for (let i = 0; i < POOL_SIZES.title; i += 1)
-    pools.title.push({
-      body: body('title', { id: pick(titles).titleId }),
-      token: await tokenOf(drawAccount()),
-    });
-  for (let i = 0; i < POOL_SIZES.browse; i += 1) {
-    const account = drawAccount();
-    pools.browse.push({
-      body: body('browse', { genre: pick(genres), country: account.country }),
-      token: await tokenOf(account),
-    });
-  }
-  for (let i = 0; i < POOL_SIZES.search; i += 1)
-    pools.search.push({ body: body('search', { text: pick(words) }), token: await tokenOf(drawAccount()) });
-  return pools;
-};
-
-/** One answer of the service per distinct request body (also warms its caches). */
-const capture = async (
-  url: string,
-  pools: Record<Operation, PoolRequest[]>,
-): Promise<{ responses: Map<string, string>; failures: number; samples: string[] }> => {
-  const distinct = new Map<string, PoolRequest>();
-  for (const operation of OPERATIONS)
-    for (const request of pools[operation]) distinct.set(request.body, request);
-  const queue = [...distinct.values()];
-  const responses = new Map<string, string>();
-  let failures = 0;
-  const samples: string[] = [];
-  const worker = async () => {
-    for (let request = queue.pop(); request !== undefined; request = queue.pop()) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${request.token}` },
-        body: request.body,
-      });
-      const text = await response.text();
-      if (!response.ok || text.includes('"errors"')) {
-        failures += 1;
-        if (samples.length < 3) samples.push(`${response.status} ${text.slice(0, 300)}`);
-      }
-      responses.set(request.body, text);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-  return { responses, failures, samples };
-};
 
 const passes = (result: LoadResult, rate: number) =>
   result.latencyMs.p99 < P99_TARGET_MS &&
@@ -338,10 +221,14 @@ const serviceMetrics = (before: Samples, after: Samples, requests: number) => {
       delta(before, after, 'flick_dependency_calls_total', { dependency: 'redis' }),
       requests,
     ),
+    responseCacheHitRatio: ratio(
+      delta(before, after, 'flick_response_cache_total', { result: 'hit' }),
+      delta(before, after, 'flick_response_cache_total'),
+    ),
   };
 };
 
-const mixRun = async (url: string, pools: Record<Operation, PoolRequest[]>, rate: number | undefined) => {
+const mixRun = async (url: string, pools: Pools, rate: number | undefined) => {
   const results = await Promise.all(
     OPERATIONS.map((operation) =>
       runLoad({
@@ -370,91 +257,26 @@ const main = async (): Promise<void> => {
   mkdirSync(runDir, { recursive: true });
   say(`Flick API benchmark${short ? ' (--short)' : ''}: ${profiles} profiles, seed ${seed}, as of ${asOf}`);
 
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   say(`Redis ${redis.url}`);
-  const cosmosProcess = start(
-    process.execPath,
-    [
-      'dist/dev/embedded-cosmos.cli.js',
-      '--ca-file',
-      join(runDir, 'cosmos-ca.pem'),
-      '--key-file',
-      join(runDir, 'cosmos-key.pem'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-  );
-  const cosmos = JSON.parse(await firstLine(cosmosProcess)) as {
-    endpoint: string;
-    key: string;
-    caFile: string;
-  };
-  say(`Embedded Cosmos ${cosmos.endpoint} (pid ${cosmosProcess.pid})`);
-  const database = 'flick-gold';
+  const cosmos = await startCosmosServer(runDir);
+  say(`Embedded Cosmos ${cosmos.endpoint} (pid ${cosmos.process.pid})`);
 
-  const publishStarted = Date.now();
   const outDir = join(tmp, `gold-${profiles}-${seed}-${asOf}`);
-  const gold = await loadSampleGold(
-    {
-      endpoint: cosmos.endpoint,
-      key: cosmos.key,
-      database,
-      preferredRegions: [],
-      caCertificate: readFileSync(cosmos.caFile, 'utf8'),
-      maxRetries: 3,
-      maxRetryWaitSeconds: 5,
-      requestTimeoutMs: 30_000,
-    },
-    {
-      csvPath: 'data/netflix_titles.csv',
-      outDir,
-      profiles,
-      seed,
-      asOf,
-      datasets: ['catalog', 'profiles', 'popular'],
-    },
-  );
-  const publishSeconds = seconds(publishStarted);
+  const { gold, publishSeconds } = await publishSampleGold(cosmos, { profiles, seed, asOf, outDir });
   say(
     `Sample gold ${gold.report === undefined ? 'reused from' : 'built into'} ${outDir}, catalog+profiles+popular published in ${publishSeconds} s`,
   );
 
   const issuer = await startDevIssuer();
-  const accounts = JSON.parse(readFileSync(join(outDir, ACCOUNTS_FILE), 'utf8')) as SampleAccount[];
+  const accounts = readAccounts(outDir);
   const titles = readCatalog(outDir);
-  const pools = await buildPools(accounts, titles, issuer);
+  const pools = await buildPools(accounts, titles, issuer, { seed, sizes: POOL_SIZES });
 
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const serviceStarted = Date.now();
-  const service: Started = start(process.execPath, ['dist/main.js'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      METRICS_HOST: '127.0.0.1',
-      METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'warn',
-      CURSOR_SECRET: randomBytes(32).toString('hex'),
-      REDIS_URL: redis.url,
-      COSMOS_ENDPOINT: cosmos.endpoint,
-      COSMOS_KEY: cosmos.key,
-      COSMOS_CA_CERT_FILE: cosmos.caFile,
-      COSMOS_DATABASE: database,
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_AUDIENCE: issuer.audience,
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      RATE_LIMIT_DEVICE_PER_MINUTE: '1000000',
-      SHUTDOWN_GRACE_MS: '1000',
-    },
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntilOk(`${base}/health/ready`, service);
-  const readySeconds = seconds(serviceStarted);
-  say(`Service ready ${readySeconds} s after start (pid ${service.pid})`);
+  const service = await startService({ redisUrl: redis.url, cosmos, issuer });
+  const { readySeconds, url, metricsUrl } = service;
+  say(`Service ready ${readySeconds} s after start (pid ${service.process.pid})`);
 
-  const url = `${base}/graphql`;
-  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const captured = await capture(url, pools);
   say(`Captured ${captured.responses.size} distinct answers (${captured.failures} with errors)`);
   for (const sample of captured.samples) say(`  ${sample}`);
@@ -489,18 +311,23 @@ const main = async (): Promise<void> => {
     say(
       `  ${operation}: ${mixThroughput[operation].throughput} req/s unthrottled; p99 ${mixFixed[operation].latencyMs.p99} ms at ${Math.round(fixedRate * MIX[operation])} req/s`,
     );
-  const serviceRss = peakRssMiB(service.pid);
-  await service.stop();
+  const serviceRss = peakRssMiB(service.process.pid);
+  await service.process.stop();
 
-  say('Ceiling: bare Fastify serving the captured bytes');
+  say('Ceiling: bare Fastify building the answers in plain code');
   const ceilingProcess = start(
     process.execPath,
-    ['--import', 'tsx', 'bench/ceiling.ts', '--responses', responsesFile],
-    {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    },
+    ['--import', 'tsx', 'bench/ceiling.ts', '--gold', outDir, '--responses', responsesFile],
+    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
-  const ceilingPort = (JSON.parse(await firstLine(ceilingProcess)) as { port: number }).port;
+  // Loading 100,000 profiles and checking every captured answer takes a while.
+  const ceilingCheck = JSON.parse(await firstLine(ceilingProcess, 120_000)) as CeilingCheck & {
+    port: number;
+  };
+  const ceilingPort = ceilingCheck.port;
+  say(
+    `  answers checked: ${ceilingCheck.identical}/${ceilingCheck.compared} identical (${ceilingCheck.metaNormalized} once home meta is set aside: ${JSON.stringify(ceilingCheck.metaReasons)})${ceilingCheck.sample === undefined ? '' : `; first difference: ${ceilingCheck.sample}`}`,
+  );
   const ceilingUrl = `http://127.0.0.1:${ceilingPort}/graphql`;
   for (const operation of OPERATIONS) {
     const measured = await measure(ceilingUrl, operation, pools[operation]);
@@ -538,6 +365,13 @@ const main = async (): Promise<void> => {
       distinctRequests: captured.responses.size,
       captureFailures: captured.failures,
       goldReused: gold.report === undefined,
+      ceilingCheck: {
+        compared: ceilingCheck.compared,
+        identical: ceilingCheck.identical,
+        differing: ceilingCheck.differing,
+        metaNormalized: ceilingCheck.metaNormalized,
+        metaReasons: ceilingCheck.metaReasons,
+      },
       publishSeconds,
       readySeconds,
       durationSeconds,

@@ -95,28 +95,6 @@ export const firstLine = async (started: Started, timeoutMs = 30_000): Promise<s
   }
 };
 
-/** Starts a throw-away Redis (nothing persisted) on a free port. */
-export const startRedis = async (): Promise<{ url: string; process: Started }> => {
-  const port = await freePort();
-  const redis = start('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
-  const deadline = Date.now() + 10_000;
-  while (!redis.output().includes('Ready to accept connections')) {
-    if (hasExited(redis.child)) throw new Error(`redis-server exited:\n${redis.output()}`);
-    if (Date.now() > deadline) throw new Error(`redis-server not ready:\n${redis.output()}`);
-    await sleep(20);
-  }
-  return { url: `redis://127.0.0.1:${port}`, process: redis };
-};
-
 /** Polls `url` until it answers 2xx; resolves with the milliseconds it took. */
 export const waitUntilOk = async (url: string, started: Started, timeoutMs = 120_000): Promise<number> => {
   const since = Date.now();
