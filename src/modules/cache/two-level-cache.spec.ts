@@ -238,6 +238,24 @@ describe(TwoLevelCache.name, () => {
     });
   });
 
+  describe('last good copies and absent values', () => {
+    it('never lets an absent value (null) replace a good copy, in L1 or in Redis', async () => {
+      const redis = new FakeRedisClient();
+      const { sut, time } = build({ redis, config: { l1TtlMs: 5000, lastGoodTtlSeconds: 600 } });
+      await sut.getOrLoad('profile:{p-1}:g1', loader({ name: 'v1' }), { lastGoodKey: 'profile:{p-1}' });
+      await setImmediate();
+      // The store comes back empty (a new snapshot without the profile, or a store being refilled).
+      time.advance(10_000);
+      redis.data.delete('flick:v1:profile:{p-1}:g1');
+      const empty = await sut.getOrLoad('profile:{p-1}:g1', loader(null), { lastGoodKey: 'profile:{p-1}' });
+      expect(empty.value).toBeNull();
+      await setImmediate();
+      expect(await sut.lastGood('profile:{p-1}')).toEqual({ value: { name: 'v1' }, level: 'L1' });
+      const other = build({ redis, time }).sut;
+      expect(await other.lastGood('profile:{p-1}')).toEqual({ value: { name: 'v1' }, level: 'L2' });
+    });
+  });
+
   describe('with Redis', () => {
     it('reads L2 before the source, and fills L1 from it', async () => {
       const redis = new FakeRedisClient();

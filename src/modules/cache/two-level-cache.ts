@@ -190,8 +190,11 @@ export class TwoLevelCache {
     if (serialized === undefined) return { value: loaded, level: 'SOURCE', cacheUnavailable };
     const { v: value } = this.decode(serialized)!;
     this.toL1(FRESH, key, value, serialized.length, this.l1TtlMs);
-    this.toL1(GOOD, goodKey, value, serialized.length, this.lastGoodTtlSeconds * 1000);
-    if (this.redis.enabled && !cacheUnavailable) this.toL2(key, goodKey, serialized);
+    // "Nothing there" is no good copy to fall back on: it never replaces an earlier one (a store
+    // that comes back empty must not erase the copies that would answer while it is refilled).
+    const good = value === null || value === undefined ? undefined : goodKey;
+    if (good !== undefined) this.toL1(GOOD, good, value, serialized.length, this.lastGoodTtlSeconds * 1000);
+    if (this.redis.enabled && !cacheUnavailable) this.toL2(key, good, serialized);
     return { value, level: 'SOURCE', cacheUnavailable };
   }
 
@@ -211,12 +214,14 @@ export class TwoLevelCache {
   }
 
   /** Sent after the caller has its answer; failures are counted and logged by the gateway. */
-  private toL2(key: string, goodKey: string, serialized: string): void {
+  private toL2(key: string, goodKey: string | undefined, serialized: string): void {
     this.redis
       .run('set', (client) =>
         Promise.all([
           client.set(freshKey(key), serialized, 'EX', this.l2TtlSeconds),
-          client.set(lastGoodKey(goodKey), serialized, 'EX', this.lastGoodTtlSeconds),
+          ...(goodKey === undefined
+            ? []
+            : [client.set(lastGoodKey(goodKey), serialized, 'EX', this.lastGoodTtlSeconds)]),
         ]),
       )
       .catch(() => undefined);
