@@ -30,8 +30,11 @@ export class HealthService {
       sinceManifests !== undefined && sinceManifests <= MISSED_REFRESHES * this.config.manifestRefreshMs;
     const catalogLoaded = this.catalog.isReady();
     const draining = this.shutdown.draining;
+    // Cosmos being unreachable is reported, not a reason to leave the rotation: every replica sees the
+    // same outage, and taking them all out would turn degraded answers (last good copies, popular
+    // titles) into no answer at all. Only a replica without a catalogue, or shutting down, steps out.
     return {
-      ready: !draining && catalogLoaded && cosmosReachable,
+      ready: !draining && catalogLoaded,
       draining,
       checks: {
         catalog: catalogLoaded ? 'loaded' : 'loading',
