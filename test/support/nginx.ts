@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,12 +77,25 @@ http {
 }
 `;
 
-/** Starts nginx as a Front Door stand-in in front of `origin` (the service's base URL); close it in `afterAll`. */
-export const startTestFrontDoor = async (origin: string, frontDoorId: string): Promise<TestFrontDoor> => {
-  const dir = await mkdtemp(join(tmpdir(), 'flick-nginx-'));
+/** A running nginx: its port, its error log, and how to stop it (and remove its directory). */
+export interface RunningNginx {
+  port: number;
+  errorLog: () => Promise<string>;
+  close: () => Promise<void>;
+}
+
+/**
+ * Runs nginx in the foreground with the configuration `configure(dir, port)` writes for a private
+ * directory and a free port; resolves once it accepts connections.
+ */
+export const runNginx = async (
+  prefix: string,
+  configure: (dir: string, port: number) => string,
+): Promise<RunningNginx> => {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  await writeFile(conf, configuration(dir, port, new URL(origin), frontDoorId));
+  await writeFile(conf, configure(dir, port));
   const child: ChildProcess = spawn(
     NGINX,
     ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'],
@@ -113,5 +126,13 @@ export const startTestFrontDoor = async (origin: string, frontDoorId: string): P
     await close();
     throw error;
   }
-  return { url: `http://127.0.0.1:${port}`, close };
+  return { port, errorLog: () => readFile(join(dir, 'error.log'), 'utf8').catch(() => ''), close };
+};
+
+/** Starts nginx as a Front Door stand-in in front of `origin` (the service's base URL); close it in `afterAll`. */
+export const startTestFrontDoor = async (origin: string, frontDoorId: string): Promise<TestFrontDoor> => {
+  const nginx = await runNginx('flick-nginx-', (dir, port) =>
+    configuration(dir, port, new URL(origin), frontDoorId),
+  );
+  return { url: `http://127.0.0.1:${nginx.port}`, close: nginx.close };
 };
