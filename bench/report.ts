@@ -112,11 +112,14 @@ const WHY_MISSED = [
   '  every second) that fixed cost queues up. Closing it would take answering cached catalogue GETs',
   '  before Apollo (and from Front Door, which the edge headers already allow) and a rate-limit budget',
   '  taken from Redis in blocks rather than per request.',
-  '- **Peak RSS.** The in-process cache (`CACHE_L1_MAX_MB`, 64 MB of JSON) and the response cache',
-  '  (`RESPONSE_CACHE_MAX_MB`, 32 MB of JSON characters, twice that in memory for strings with',
-  '  non-Latin-1 characters) are budgets, the catalogue snapshot with its search index is resident, and',
-  '  V8 grows its heap under thousands of requests a second. Not profiled further: lowering the two',
-  '  budgets or capping the heap (`--max-old-space-size`) trades hit ratio for memory.',
+  '- **Peak RSS.** Not the cache budgets alone: with the 100,000-profile gold and the home load at 32',
+  '  connections, the default settings peaked at 618-772 MiB over three runs; a 16 MB in-process cache',
+  '  (`CACHE_L1_MAX_MB`, default 64) peaked at 753 MiB, and with a 16 MB response cache too at 836 MiB',
+  '  (more misses, more garbage); capping the old generation at 256 MB (`--max-old-space-size=256`)',
+  '  held it to 465 MiB but cut throughput from about 800 to 300 req/s (the collector runs all the time:',
+  '  the live set is close to 256 MB). The live set (catalogue and search index, cached profiles as',
+  '  objects, cached answers) and the heap headroom V8 keeps at this allocation rate both need a heap',
+  '  profile to size.',
 ];
 
 const ceilingNote = (report: BenchReport): string[] => {
