@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { machineLine, type Machine } from './support.js';
+
 import {
   PERSONAL_SHARE,
   type PhaseReport,
@@ -16,14 +18,7 @@ export interface ChaosReport {
   /** ISO time the run started. */
   startedAt: string;
   mode: 'short' | 'full';
-  machine: {
-    cpuModel: string;
-    cpus: number;
-    memoryGiB: number;
-    node: string;
-    platform: string;
-    loadAverage: { atStart: number[]; atEnd: number[] };
-  };
+  machine: Machine;
   setup: {
     profiles: number;
     accounts: number;
@@ -243,9 +238,6 @@ export const summary = (report: ChaosReport): string[] => [
   '',
   ...failureSamples(report),
 ];
-
-const machineLine = (report: ChaosReport) =>
-  `${report.machine.cpuModel}, ${report.machine.cpus} CPUs, ${report.machine.memoryGiB} GiB, Node.js ${report.machine.node}, ${report.machine.platform}; load average ${report.machine.loadAverage.atStart.join(' ')} at the start, ${report.machine.loadAverage.atEnd.join(' ')} at the end`;
 
 const phaseNamed = (report: ChaosReport, name: string) => report.phases.find((phase) => phase.name === name);
 
@@ -498,7 +490,7 @@ const documentation = (report: ChaosReport, resultsFile: string): string => {
     '',
     '## Results',
     '',
-    `Machine: ${machineLine(report)}. ${setup.profiles.toLocaleString('en-US')} profiles in`,
+    `Machine: ${machineLine(report.machine)}. ${setup.profiles.toLocaleString('en-US')} profiles in`,
     `${setup.accounts.toLocaleString('en-US')} accounts, ${setup.titles.toLocaleString('en-US')} titles; request budget ${setup.budgetMs} ms (\`REQUEST_BUDGET_MS\`); publishing`,
     `the gold took ${setup.publishSeconds} s, the service was ready ${setup.readySeconds} s after start; the load ran`,
     `${setup.loadSeconds} s, the whole run ${report.totalSeconds} s.`,

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,7 @@ import {
 import { writeChaosDocumentation, writeChaosReport, type ChaosReport } from './chaos-report.js';
 import { startFaultProxy, type FaultProxy, type FaultProxyCounts } from './fault-proxy.js';
 import { runLoad, type Answer, type PoolRequest } from './load.js';
-import { scrape, sleep, stopAll, type Samples } from './support.js';
+import { loadAverage, machine, scrape, sleep, stopAll, type Samples } from './support.js';
 import {
   buildPools,
   DATABASE,
@@ -479,7 +478,7 @@ const scrapeOrEmpty = (url: string): Promise<Samples> => scrape(url).catch(() =>
 const main = async (): Promise<void> => {
   const began = Date.now();
   const startedAt = new Date().toISOString();
-  const loadAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
+  const loadAtStart = loadAverage();
   mkdirSync(runDir, { recursive: true });
   const { rate, basis } =
     values.rate === undefined
@@ -598,14 +597,7 @@ const main = async (): Promise<void> => {
     date: asOf,
     startedAt,
     mode: short ? 'short' : 'full',
-    machine: {
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      loadAverage: { atStart: loadAtStart, atEnd: loadavg().map((value) => Math.round(value * 100) / 100) },
-    },
+    machine: machine(loadAtStart),
     setup: {
       profiles,
       accounts: accounts.length,

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { machineLine, type Machine } from './support.js';
+
 import type { LoadResult } from './load.js';
 
 interface Errors {
@@ -55,15 +57,7 @@ export interface CeilingCheck {
 export interface BenchReport {
   date: string;
   mode: 'short' | 'full';
-  machine: {
-    cpuModel: string;
-    cpus: number;
-    memoryGiB: number;
-    node: string;
-    platform: string;
-    /** 1, 5 and 15 minute load averages: anything else running on the machine skews the figures. */
-    loadAverage: { atStart: number[]; atEnd: number[] };
-  };
+  machine: Machine;
   setup: {
     profiles: number;
     accounts: number;
@@ -310,9 +304,6 @@ export const summary = (report: BenchReport): string[] => {
   ];
 };
 
-const machineLine = (report: BenchReport) =>
-  `${report.machine.cpuModel}, ${report.machine.cpus} CPUs, ${report.machine.memoryGiB} GiB, Node.js ${report.machine.node}, ${report.machine.platform}; load average ${report.machine.loadAverage.atStart.join(' ')} at the start, ${report.machine.loadAverage.atEnd.join(' ')} at the end`;
-
 const documentation = (report: BenchReport, resultsFile: string): string =>
   [
     '# Performance',
@@ -361,7 +352,7 @@ const documentation = (report: BenchReport, resultsFile: string): string =>
     '',
     '## Results',
     '',
-    `Machine: ${machineLine(report)}. ${report.setup.profiles.toLocaleString('en-US')} profiles in`,
+    `Machine: ${machineLine(report.machine)}. ${report.setup.profiles.toLocaleString('en-US')} profiles in`,
     `${report.setup.accounts.toLocaleString('en-US')} accounts, ${report.setup.titles.toLocaleString('en-US')} titles;`,
     `${report.setup.distinctRequests.toLocaleString('en-US')} distinct requests in the pools. Publishing the gold took`,
     `${report.setup.publishSeconds} s${report.setup.goldReused ? ' (files reused from an earlier build)' : ''}; the whole run ${report.totalSeconds} s.`,

@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -14,6 +13,8 @@ import {
   start,
   stopAll,
   type Samples,
+  loadAverage,
+  machine,
 } from './support.js';
 import {
   buildPools,
@@ -253,7 +254,7 @@ const mixRun = async (url: string, pools: Pools, rate: number | undefined) => {
 
 const main = async (): Promise<void> => {
   const began = Date.now();
-  const loadAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
+  const loadAtStart = loadAverage();
   mkdirSync(runDir, { recursive: true });
   say(`Flick API benchmark${short ? ' (--short)' : ''}: ${profiles} profiles, seed ${seed}, as of ${asOf}`);
 
@@ -346,14 +347,7 @@ const main = async (): Promise<void> => {
   const report: BenchReport = {
     date: asOf,
     mode: short ? 'short' : 'full',
-    machine: {
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      loadAverage: { atStart: loadAtStart, atEnd: loadavg().map((value) => Math.round(value * 100) / 100) },
-    },
+    machine: machine(loadAtStart),
     setup: {
       profiles,
       accounts: accounts.length,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -164,3 +165,31 @@ export const labelValues = (samples: Samples, name: string, label: string): stri
   }
   return [...values].sort();
 };
+
+/** The machine a run measured, as its report keeps it. */
+export interface Machine {
+  cpuModel: string;
+  cpus: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  /** 1, 5 and 15 minute load averages: anything else running on the machine skews the figures. */
+  loadAverage: { atStart: number[]; atEnd: number[] };
+}
+
+/** The 1, 5 and 15 minute load averages, rounded. */
+export const loadAverage = (): number[] => loadavg().map((value) => Math.round(value * 100) / 100);
+
+/** This machine, with the load average `atStart` of the run and now. */
+export const machine = (atStart: number[]): Machine => ({
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  cpus: cpus().length,
+  memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  loadAverage: { atStart, atEnd: loadAverage() },
+});
+
+/** One line describing `machine` for the generated pages. */
+export const machineLine = (machine: Machine): string =>
+  `${machine.cpuModel}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, Node.js ${machine.node}, ${machine.platform}; load average ${machine.loadAverage.atStart.join(' ')} at the start, ${machine.loadAverage.atEnd.join(' ')} at the end`;
