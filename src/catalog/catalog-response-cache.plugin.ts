@@ -5,7 +5,7 @@ import { Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
 
 import { principalIfAuthenticated } from '../modules/auth/request-principal.js';
 import { TokenVerifier } from '../modules/auth/token-verifier.js';
-import { ResponseCache } from '../modules/cache/response-cache.js';
+import { ResponseCache, type ResponseCachePolicy } from '../modules/cache/response-cache.js';
 import { utcDay } from './catalog-title.js';
 import { CatalogService } from './catalog.service.js';
 
@@ -32,42 +32,34 @@ export class CatalogResponseCachePlugin implements ApolloServerPlugin<RequestCon
     private readonly responses: ResponseCache,
   ) {}
 
+  private readonly policy: ResponseCachePolicy<RequestContext> = {
+    kind: 'catalog',
+    keyOf: async (request) => {
+      const httpRequest = request.contextValue.req;
+      if (
+        !onlyCatalogFields(request.operation) ||
+        request.queryHash === undefined ||
+        httpRequest === undefined ||
+        !this.catalog.isReady() ||
+        (await principalIfAuthenticated(httpRequest, this.verifier)) === undefined
+      ) {
+        return undefined;
+      }
+      // Pins the snapshot for the rest of the request, so a miss is executed on the keyed one.
+      const snapshotId = this.catalog.current(request.contextValue).snapshotId;
+      return JSON.stringify([
+        'catalog',
+        request.queryHash,
+        request.operationName ?? null,
+        request.request.variables ?? null,
+        snapshotId,
+        utcDay(),
+      ]);
+    },
+  };
+
   requestDidStart(): Promise<GraphQLRequestListener<RequestContext> | void> {
-    if (!this.responses.enabled) return Promise.resolve();
-    let missedKey: string | undefined;
-    return Promise.resolve({
-      responseForOperation: async (request) => {
-        const httpRequest = request.contextValue.req;
-        if (
-          !onlyCatalogFields(request.operation) ||
-          request.queryHash === undefined ||
-          httpRequest === undefined ||
-          !this.catalog.isReady() ||
-          (await principalIfAuthenticated(httpRequest, this.verifier)) === undefined
-        ) {
-          return null;
-        }
-        // Pins the snapshot for the rest of the request, so a miss is executed on the keyed one.
-        const snapshotId = this.catalog.current(request.contextValue).snapshotId;
-        const key = JSON.stringify([
-          'catalog',
-          request.queryHash,
-          request.operationName ?? null,
-          request.request.variables ?? null,
-          snapshotId,
-          utcDay(),
-        ]);
-        const answer = this.responses.answer('catalog', key, request.response.http);
-        if (answer === null) missedKey = key;
-        return answer;
-      },
-      willSendResponse: ({ response }) => {
-        if (missedKey === undefined || response.body.kind !== 'single') return Promise.resolve();
-        const { data, errors } = response.body.singleResult;
-        if (data != null && errors === undefined) this.responses.keepWhenSent(missedKey, data);
-        return Promise.resolve();
-      },
-    });
+    return Promise.resolve(this.responses.listener(this.policy));
   }
 }
 

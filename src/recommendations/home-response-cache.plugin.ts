@@ -5,7 +5,7 @@ import type {
   GraphQLRequestListener,
 } from '@apollo/server';
 import { Plugin } from '@nestjs/apollo';
-import { Inject, Logger } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import {
   BREAK,
@@ -26,7 +26,7 @@ import { SnapshotRegistry } from '../gold/snapshot-registry.service.js';
 import { principalIfAuthenticated } from '../modules/auth/request-principal.js';
 import { TokenVerifier } from '../modules/auth/token-verifier.js';
 import { PlaybackProgressStore, type ProgressEntry } from '../modules/cache/playback-progress.store.js';
-import { ResponseCache } from '../modules/cache/response-cache.js';
+import { ResponseCache, type ResponseCachePolicy } from '../modules/cache/response-cache.js';
 import { APP_CONFIG, type AppConfig } from '../modules/config/app-config.js';
 import { Counters } from '../modules/telemetry/counters.service.js';
 import { rememberProgress, servedHome } from './home-request-state.js';
@@ -58,7 +58,6 @@ const DOCUMENT_VERDICTS = 1000;
  */
 @Plugin()
 export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContext> {
-  private readonly logger = new Logger(HomeResponseCachePlugin.name);
   private readonly documents = new LRUCache<string, boolean>({ max: DOCUMENT_VERDICTS });
 
   constructor(
@@ -71,38 +70,20 @@ export class HomeResponseCachePlugin implements ApolloServerPlugin<RequestContex
     private readonly counters: Counters,
   ) {}
 
+  private readonly policy: ResponseCachePolicy<RequestContext> = {
+    kind: 'home',
+    keyOf: (request) => this.keyOf(request),
+    // Only pages served fresh and personal.
+    keeps: (context) => servedHome(context)?.degraded === false,
+    onHit: () =>
+      this.counters.increment('device_responses_total', {
+        operation: 'home',
+        source: ContentSource.PERSONALIZED,
+      }),
+  };
+
   requestDidStart(): Promise<GraphQLRequestListener<RequestContext> | void> {
-    if (!this.responses.enabled) return Promise.resolve();
-    let missedKey: string | undefined;
-    return Promise.resolve({
-      responseForOperation: async (request) => {
-        const key = await this.keyOf(request).catch((error: unknown) => {
-          this.logger.warn(`home response cache skipped: ${(error as Error).message}`);
-          return undefined;
-        });
-        if (key === undefined) return null;
-        const answer = this.responses.answer('home', key, request.response.http);
-        if (answer === null) {
-          missedKey = key;
-          return null;
-        }
-        this.counters.increment('device_responses_total', {
-          operation: 'home',
-          source: ContentSource.PERSONALIZED,
-        });
-        return answer;
-      },
-      willSendResponse: ({ response, contextValue }) => {
-        const key = missedKey;
-        if (key === undefined || response.body.kind !== 'single') return Promise.resolve();
-        const { data, errors } = response.body.singleResult;
-        const meta = servedHome(contextValue);
-        if (data != null && errors === undefined && meta !== undefined && !meta.degraded) {
-          this.responses.keepWhenSent(key, data);
-        }
-        return Promise.resolve();
-      },
-    });
+    return Promise.resolve(this.responses.listener(this.policy));
   }
 
   /** The cache key of a home request that may be answered from the cache, else undefined. */
